@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every package tpmauthn needs to build, test, fuzz and benchmark on Debian 12.
+# Idempotent; run as root (or it re-executes itself with sudo when available).
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++ clang lld
+  # libraries
+  libssl-dev libcbor-dev nlohmann-json3-dev libcli11-dev libboost-test-dev
+  libfido2-dev libtss2-dev libpam0g-dev libfmt-dev
+  # fuzzing runtime for clang 14 (-fsanitize=fuzzer)
+  libclang-rt-14-dev
+  # tests: software TPM, PAM without touching /etc, libfido2's CLI as an independent verifier
+  swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
+  # docs
+  scdoc
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then exec sudo "$0" "$@"; fi
+  echo "install-deps: must run as root to apt-get install" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,119 @@
+// Test-only software authenticator with fault injection.
+#include "tests/support/virtual_authenticator.h"
+
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+#include "webauthn/attestation_object.h"
+#include "webauthn/base64url.h"
+#include "webauthn/client_data.h"
+
+namespace tpmauthn::testing {
+
+using namespace tpmauthn::webauthn;
+
+VirtualAuthenticator::VirtualAuthenticator(CoseAlgorithm alg) : alg_(alg) {
+  EVP_PKEY* raw = nullptr;
+  switch (alg) {
+    case CoseAlgorithm::kES256:
+      raw = EVP_EC_gen("P-256");
+      break;
+    case CoseAlgorithm::kEdDSA:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+    case CoseAlgorithm::kRS256:
+      raw = EVP_RSA_gen(2048);
+      break;
+  }
+  if (!raw) throw std::runtime_error("key generation failed");
+  key_.reset(raw);
+  credential_id_.resize(32);
+  if (RAND_bytes(credential_id_.data(), 32) != 1) throw std::runtime_error("RAND_bytes");
+  auto cose = CoseKey::FromEvpPkey(key_.get());
+  if (!cose) throw std::runtime_error(cose.error().message);
+  cose_key_ = cose->encoded();
+}
+
+Bytes VirtualAuthenticator::Sign(ByteView message) const {
+  Bytes data(message.begin(), message.end());
+  if (faults.bad_signature) data[0] ^= 0x01;
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  const EVP_MD* md = alg_ == CoseAlgorithm::kEdDSA ? nullptr : EVP_sha256();
+  size_t len = 0;
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key_.get()) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, data.data(), data.size()) != 1) {
+    throw std::runtime_error("sign init failed");
+  }
+  Bytes sig(len);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, data.data(), data.size()) != 1) {
+    throw std::runtime_error("sign failed");
+  }
+  sig.resize(len);
+  if (faults.raw_signature && alg_ == CoseAlgorithm::kES256) {
+    const unsigned char* p = sig.data();
+    EcdsaSigPtr parsed(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));
+    Bytes raw(64);
+    BN_bn2binpad(ECDSA_SIG_get0_r(parsed.get()), raw.data(), 32);
+    BN_bn2binpad(ECDSA_SIG_get0_s(parsed.get()), raw.data() + 32, 32);
+    return raw;
+  }
+  return sig;
+}
+
+AuthenticatorData VirtualAuthenticator::BaseAuthData(std::string_view rp_id) const {
+  AuthenticatorData ad;
+  Bytes hash = Sha256(AsBytes(faults.wrong_rp_id_hash ? "evil.example" : rp_id));
+  std::copy(hash.begin(), hash.end(), ad.rp_id_hash.begin());
+  ad.flags = AuthenticatorData::kUserPresent | AuthenticatorData::kUserVerified;
+  if (faults.clear_user_present) ad.flags &= static_cast<uint8_t>(~AuthenticatorData::kUserPresent);
+  if (faults.clear_user_verified) {
+    ad.flags &= static_cast<uint8_t>(~AuthenticatorData::kUserVerified);
+  }
+  if (faults.backup_state_without_eligible) ad.flags |= AuthenticatorData::kBackupState;
+  return ad;
+}
+
+RegistrationResponse VirtualAuthenticator::MakeCredential(std::string_view rp_id,
+                                                          std::string_view origin,
+                                                          ByteView challenge) {
+  std::string client_data = SerializeClientData(kTypeCreate, challenge, origin);
+  AuthenticatorData ad = BaseAuthData(rp_id);
+  ad.sign_count = faults.counter.value_or(counter_);
+  ad.attested = AttestedCredentialData{{}, credential_id_, cose_key_};
+  Bytes auth_data = ad.Serialize();
+  Bytes signed_data = auth_data;
+  Bytes hash = Sha256(AsBytes(client_data));
+  signed_data.insert(signed_data.end(), hash.begin(), hash.end());
+  Bytes object = AttestationObject::EncodePackedSelf(auth_data, alg_, Sign(signed_data));
+  return RegistrationResponse{
+      CredentialEnvelope{Base64UrlEncode(credential_id_), credential_id_, "public-key"},
+      Bytes(client_data.begin(), client_data.end()), std::move(object)};
+}
+
+AssertionResponse VirtualAuthenticator::GetAssertion(std::string_view rp_id,
+                                                     std::string_view origin, ByteView challenge,
+                                                     std::optional<Bytes> user_handle) {
+  std::string client_data = SerializeClientData(kTypeGet, challenge, origin);
+  AuthenticatorData ad = BaseAuthData(rp_id);
+  ad.sign_count = faults.counter.value_or(++counter_);
+  Bytes auth_data = ad.Serialize();
+  Bytes signed_data = auth_data;
+  Bytes hash = Sha256(AsBytes(client_data));
+  signed_data.insert(signed_data.end(), hash.begin(), hash.end());
+  return AssertionResponse{
+      CredentialEnvelope{Base64UrlEncode(credential_id_), credential_id_, "public-key"},
+      Bytes(client_data.begin(), client_data.end()), std::move(auth_data), Sign(signed_data),
+      std::move(user_handle)};
+}
+
+CredentialRecord VirtualAuthenticator::Record() const {
+  auto key = CoseKey::Parse(cose_key_);
+  if (!key) throw std::runtime_error(key.error().message);
+  return CredentialRecord{credential_id_, std::move(*key), 0};
+}
+
+}  // namespace tpmauthn::testing
