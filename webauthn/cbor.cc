@@ -78,15 +78,93 @@ const char* Validate(const cbor_item_t* item, int depth) {
   return "unknown item";
 }
 
+// Walks the item headers at data[pos] without allocating and returns where the
+// item ends. libcbor preallocates arrays, maps and strings from their declared
+// lengths, so an unchecked 9-byte header could demand gigabytes; here every
+// declared length must fit in the bytes actually present (each array or map
+// member needs at least one byte), which bounds libcbor's allocations by the
+// input size. Rejects indefinite lengths, tags, reserved encodings and nesting
+// deeper than kMaxDepth.
+std::optional<size_t> Skim(ByteView data, size_t pos, int depth, const char** why) {
+  if (depth > kMaxDepth) {
+    *why = "nested too deeply";
+    return std::nullopt;
+  }
+  if (pos >= data.size()) {
+    *why = "truncated CBOR";
+    return std::nullopt;
+  }
+  const uint8_t initial = data[pos++];
+  const int major = initial >> 5;
+  const int info = initial & 0x1f;
+  uint64_t value = 0;
+  if (info < 24) {
+    value = static_cast<uint64_t>(info);
+  } else if (info <= 27) {
+    size_t width = size_t{1} << (info - 24);
+    if (data.size() - pos < width) {
+      *why = "truncated CBOR";
+      return std::nullopt;
+    }
+    for (size_t i = 0; i < width; ++i) value = (value << 8) | data[pos + i];
+    pos += width;
+  } else if (info == 31) {
+    *why = major == 2 ? "indefinite-length byte string"
+           : major == 3 ? "indefinite-length text string"
+           : major == 4 ? "indefinite-length array"
+           : major == 5 ? "indefinite-length map"
+                        : "malformed CBOR";
+    return std::nullopt;
+  } else {
+    *why = "malformed CBOR";
+    return std::nullopt;
+  }
+  const uint64_t remaining = data.size() - pos;
+  switch (major) {
+    case 0:
+    case 1:
+      return pos;
+    case 2:
+    case 3:
+      if (value > remaining) {
+        *why = "truncated CBOR";
+        return std::nullopt;
+      }
+      return pos + static_cast<size_t>(value);
+    case 4:
+    case 5: {
+      uint64_t members = major == 5 ? value * 2 : value;
+      if (value > remaining || members > remaining) {
+        *why = "truncated CBOR";
+        return std::nullopt;
+      }
+      for (uint64_t i = 0; i < members; ++i) {
+        auto next = Skim(data, pos, depth + 1, why);
+        if (!next) return std::nullopt;
+        pos = *next;
+      }
+      return pos;
+    }
+    case 6:
+      *why = "tagged item";
+      return std::nullopt;
+    default:  // 7: simple values and floats; the break code was handled above
+      return pos;
+  }
+}
+
 }  // namespace
 
 Result<Decoded> DecodePrefix(ByteView data, Check check, std::string_view what) {
   const std::string prefix = std::string(what) + ": ";
   if (data.empty()) return Fail(check, prefix + "empty");
+  const char* why = "malformed CBOR";
+  auto end = Skim(data, 0, 0, &why);
+  if (!end) return Fail(check, prefix + why);
   cbor_load_result result{};
-  cbor_item_t* raw = cbor_load(data.data(), data.size(), &result);
+  cbor_item_t* raw = cbor_load(data.data(), *end, &result);
   ItemPtr item(raw);
-  if (!item || result.error.code != CBOR_ERR_NONE) {
+  if (!item || result.error.code != CBOR_ERR_NONE || result.read != *end) {
     switch (result.error.code) {
       case CBOR_ERR_NOTENOUGHDATA:
         return Fail(check, prefix + "truncated CBOR");
@@ -96,7 +174,7 @@ Result<Decoded> DecodePrefix(ByteView data, Check check, std::string_view what) 
         return Fail(check, prefix + "malformed CBOR");
     }
   }
-  if (const char* why = Validate(item.get(), 0)) return Fail(check, prefix + why);
+  if (const char* invalid = Validate(item.get(), 0)) return Fail(check, prefix + invalid);
   return Decoded{std::move(item), result.read};
 }
 

@@ -96,3 +96,29 @@ BOOST_AUTO_TEST_CASE(credential_id_longer_than_1023_is_an_error) {
   reg[53] = 0x04;  // credentialIdLength = 0x0400 + 0x20
   ExpectError(reg, "exceeds 1023");
 }
+
+// Regression (found by the authenticator_data and cose_key fuzzers): CBOR
+// headers declaring huge lengths made libcbor try to allocate gigabytes before
+// noticing the data was not there. They must fail fast as truncated input.
+BOOST_AUTO_TEST_CASE(huge_declared_cbor_lengths_fail_without_allocating) {
+  Bytes assertion = LoadVector("none-es256").Hex("authentication.authenticatorData");
+  assertion[32] |= AuthenticatorData::kExtensionData;
+  const Bytes headers[] = {
+      {0xbb, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00},  // map, 2^32 pairs
+      {0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},  // array, 2^63-1 items
+      {0x5a, 0xba, 0xba, 0xba, 0xba},                          // byte string, 3 GiB
+      {0xa1, 0x7b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},  // text key, 2^64-1
+  };
+  for (const Bytes& header : headers) {
+    Bytes input = assertion;
+    input.insert(input.end(), header.begin(), header.end());
+    ExpectError(input, "truncated");
+  }
+  Bytes tagged = assertion;
+  tagged.insert(tagged.end(), {0xc1, 0xa0});
+  ExpectError(tagged, "tagged item");
+  Bytes deep = assertion;
+  deep.insert(deep.end(), 40, 0x81);  // [[[[...]]]]
+  deep.push_back(0xa0);
+  ExpectError(deep, "nested too deeply");
+}
