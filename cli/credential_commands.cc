@@ -1,0 +1,183 @@
+// Credentials-file commands over config/.
+#include "cli/credential_commands.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.h"
+#include "config/credential_file.h"
+#include "config/credential_writer.h"
+#include "config/options.h"
+#include "config/pam_u2f_import.h"
+#include "config/safe_file.h"
+#include "webauthn/base64url.h"
+#include "webauthn/registration_verifier.h"
+#include "webauthn/response_json.h"
+
+namespace tpmauthn::cli {
+namespace {
+
+namespace wa = tpmauthn::webauthn;
+using config::Credential;
+
+config::FileRules Rules() {
+  // Root's files, or the invoking user's own (for --credentials in a home dir).
+  return config::FileRules{{0, ::geteuid()}, false};
+}
+
+int Fail(std::ostream& err, const std::string& what, const std::string& why, int code) {
+  err << "tpmauthn: " << what << ": " << why << "\n";
+  return code;
+}
+
+std::optional<std::string> ReadInput(const std::string& path, std::string& error) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return text;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open " + path;
+    return std::nullopt;
+  }
+  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return text;
+}
+
+}  // namespace
+
+int RunList(const CredentialFileArgs& file, const std::optional<std::string>& user, bool json,
+            std::ostream& out, std::ostream& err) {
+  auto opened = config::OpenChecked(file.path, Rules());
+  if (!opened) return Fail(err, "list", opened.error().message, kExitUsage);
+  std::vector<Credential> credentials;
+  if (opened->status == config::OpenStatus::kOpened) {
+    auto read = config::ReadCredentials(opened->fd.get(), file.path, user);
+    if (!read) return Fail(err, "list", read.error().message, kExitUsage);
+    credentials = std::move(*read);
+  }
+  if (json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const Credential& c : credentials) {
+      list.push_back({{"user", c.user},
+                      {"credentialId", c.id.empty() ? "*" : wa::Base64UrlEncode(c.id)},
+                      {"algorithm", wa::ToString(c.algorithm)},
+                      {"kind", config::ToString(c.kind)},
+                      {"uv", c.require_uv ? "pin" : "none"},
+                      {"rpId", c.rp_id ? nlohmann::ordered_json(*c.rp_id) : nullptr},
+                      {"origin", c.origin ? nlohmann::ordered_json(*c.origin) : nullptr},
+                      {"created", c.created},
+                      {"label", c.label}});
+    }
+    out << list.dump() << "\n";
+    return kExitOk;
+  }
+  for (const Credential& c : credentials) {
+    out << c.user << "  " << (c.id.empty() ? "*" : wa::Base64UrlEncode(c.id)) << "  "
+        << wa::ToString(c.algorithm) << "  " << config::ToString(c.kind) << "  "
+        << (c.require_uv ? "uv=pin" : "uv=none") << "  " << c.created;
+    if (!c.label.empty()) out << "  " << c.label;
+    out << "\n";
+  }
+  return kExitOk;
+}
+
+int RunRemove(const CredentialFileArgs& file, const std::string& user,
+              const std::string& credential_id, std::ostream& out, std::ostream& err) {
+  auto removed = config::RemoveCredential(file.path, user, credential_id, Rules());
+  if (!removed) return Fail(err, "remove", removed.error().message, kExitRejected);
+  out << "removed " << *removed << " credential of " << user << " from " << file.path << "\n";
+  return kExitOk;
+}
+
+int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& out,
+           std::ostream& err) {
+  if (args.kind != "tpm" && args.kind != "fido2" && args.kind != "remote") {
+    return Fail(err, "add", "--kind must be tpm, fido2 or remote", kExitUsage);
+  }
+  if (args.uv != "pin" && args.uv != "none") {
+    return Fail(err, "add", "--uv must be pin or none", kExitUsage);
+  }
+  std::string error;
+  auto text = ReadInput(args.response_path, error);
+  if (!text) return Fail(err, "add", error, kExitUsage);
+  auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded()) return Fail(err, "add", "registration is not valid JSON", kExitUsage);
+  auto response = wa::ParseRegistrationResponseJson(json);
+  if (!response) return Fail(err, "add", response.error().message, kExitRejected);
+
+  wa::RegistrationExpectations expected;
+  const std::string origin = args.origin.value_or(config::DefaultOrigin());
+  const std::string rp_id = args.rp_id.value_or(origin);
+  expected.origins = {origin};
+  expected.rp_ids = {rp_id};
+  expected.require_user_verification = args.uv == "pin";
+  if (args.challenge) {
+    auto challenge = wa::Base64UrlDecode(*args.challenge);
+    if (!challenge) return Fail(err, "add", "--challenge: " + challenge.error().message, kExitUsage);
+    expected.challenge = std::move(*challenge);
+  } else {
+    // This host did not issue the challenge, so freshness cannot be checked;
+    // everything else in §7.1 is.
+    auto client_data = wa::CollectedClientData::Parse(response->client_data_json);
+    if (!client_data) return Fail(err, "add", client_data.error().message, kExitRejected);
+    auto challenge = wa::Base64UrlDecode(client_data->challenge);
+    if (!challenge) return Fail(err, "add", "challenge is not base64url", kExitRejected);
+    expected.challenge = std::move(*challenge);
+  }
+  auto verified = wa::VerifyRegistration(*response, expected);
+  if (!verified) {
+    return Fail(err, "add",
+                "registration rejected (" + std::string(wa::ToString(verified.error().check)) +
+                    "): " + verified.error().message,
+                kExitRejected);
+  }
+  Credential c;
+  c.user = args.user;
+  c.id = verified->credential_id;
+  c.algorithm = verified->public_key.algorithm();
+  c.public_key = verified->public_key.encoded();
+  c.kind = args.kind == "tpm"     ? config::AuthenticatorKind::kTpm
+           : args.kind == "fido2" ? config::AuthenticatorKind::kFido2
+                                  : config::AuthenticatorKind::kRemote;
+  c.require_uv = args.uv == "pin";
+  c.rp_id = rp_id;
+  c.origin = origin;
+  c.created = config::TodayUtc();
+  c.label = args.label;
+  if (auto ok = config::AppendCredentials(file.path, {c}, Rules()); !ok) {
+    return Fail(err, "add", ok.error().message, kExitRejected);
+  }
+  out << "added credential " << wa::Base64UrlEncode(c.id) << " for " << c.user << " to "
+      << file.path << "\n";
+  return kExitOk;
+}
+
+int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::ostream& out,
+                 std::ostream& err) {
+  std::string error;
+  auto text = ReadInput(args.authfile, error);
+  if (!text) return Fail(err, "import-u2f", error, kExitUsage);
+  config::ImportSettings settings;
+  settings.origin = args.origin.value_or(config::DefaultOrigin());
+  settings.rp_id = args.rp_id.value_or(settings.origin);
+  settings.created = config::TodayUtc();
+  auto credentials = config::ParsePamU2fAuthfile(*text, args.authfile, settings);
+  if (!credentials) return Fail(err, "import-u2f", credentials.error().message, kExitUsage);
+  if (args.dry_run) {
+    for (const Credential& c : *credentials) out << config::FormatCredentialLine(c) << "\n";
+    return kExitOk;
+  }
+  if (auto ok = config::AppendCredentials(file.path, *credentials, Rules()); !ok) {
+    return Fail(err, "import-u2f", ok.error().message, kExitRejected);
+  }
+  out << "imported " << credentials->size() << " credentials into " << file.path << "\n";
+  return kExitOk;
+}
+
+}  // namespace tpmauthn::cli

@@ -1,0 +1,42 @@
+// tpmauthn list / remove / add / import-u2f: the credentials-file commands.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace tpmauthn::cli {
+
+struct CredentialFileArgs {
+  std::string path;  // --credentials (default /etc/tpmauthn/credentials)
+};
+
+int RunList(const CredentialFileArgs& file, const std::optional<std::string>& user, bool json,
+            std::ostream& out, std::ostream& err);
+
+int RunRemove(const CredentialFileArgs& file, const std::string& user,
+              const std::string& credential_id, std::ostream& out, std::ostream& err);
+
+struct AddArgs {
+  std::string user;
+  std::string response_path;            // RegistrationResponseJSON file or "-"
+  std::optional<std::string> rp_id;     // default: the origin
+  std::optional<std::string> origin;    // default: pam://<hostname>
+  std::optional<std::string> challenge; // base64url, if this host issued it
+  std::string kind = "remote";          // tpm | fido2 | remote
+  std::string uv = "pin";               // pin | none
+  std::string label;
+};
+int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& out,
+           std::ostream& err);
+
+struct ImportArgs {
+  std::string authfile;
+  std::optional<std::string> rp_id;
+  std::optional<std::string> origin;
+  bool dry_run = false;
+};
+int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::ostream& out,
+                 std::ostream& err);
+
+}  // namespace tpmauthn::cli

@@ -1,0 +1,158 @@
+// Option parsing for pam_tpmauthn and tpmauthn.conf.
+#include "config/options.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <climits>
+
+namespace tpmauthn::config {
+namespace {
+
+ConfigError OptionError(std::string_view source, std::string_view key, std::string why) {
+  return ConfigFail(std::string(source) + ": option \"" + std::string(key) + "\": " + why);
+}
+
+std::optional<unsigned> ParseNumber(std::string_view text, unsigned min, unsigned max) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool HasSpaceOrControl(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_view source) {
+  size_t eq = token.find('=');
+  std::string_view key = token.substr(0, eq);
+  bool has_value = eq != std::string_view::npos;
+  std::string_view value = has_value ? token.substr(eq + 1) : std::string_view();
+
+  auto flag = [&](bool& target) -> ConfigResult<void> {
+    if (has_value) return OptionError(source, key, "takes no value");
+    target = true;
+    return {};
+  };
+  auto need_value = [&]() -> ConfigResult<void> {
+    if (!has_value || value.empty()) return OptionError(source, key, "needs a value");
+    return {};
+  };
+  auto path = [&](std::string& target) -> ConfigResult<void> {
+    if (auto ok = need_value(); !ok) return ok;
+    if (value.front() != '/') return OptionError(source, key, "must be an absolute path");
+    if (HasSpaceOrControl(value)) return OptionError(source, key, "contains spaces");
+    target = std::string(value);
+    return {};
+  };
+  auto word = [&](std::optional<std::string>& target) -> ConfigResult<void> {
+    if (auto ok = need_value(); !ok) return ok;
+    if (HasSpaceOrControl(value)) return OptionError(source, key, "contains spaces");
+    target = std::string(value);
+    return {};
+  };
+
+  if (key == "credentials") return path(o.credentials);
+  if (key == "user_credentials") return flag(o.user_credentials);
+  if (key == "store") return path(o.store);
+  if (key == "state") return path(o.state);
+  if (key == "tcti") return word(o.tcti);
+  if (key == "rp_id") return word(o.rp_id);
+  if (key == "origin") return word(o.origin);
+  if (key == "nouserok") return flag(o.nouserok);
+  if (key == "cue") return flag(o.cue);
+  if (key == "debug") return flag(o.debug);
+  if (key == "uv") {
+    if (value == "required") {
+      o.uv = UvPolicy::kRequired;
+    } else if (value == "discouraged") {
+      o.uv = UvPolicy::kDiscouraged;
+    } else {
+      return OptionError(source, key, "must be required or discouraged");
+    }
+    return {};
+  }
+  if (key == "mode") {
+    if (value == "local") {
+      o.mode = Mode::kLocal;
+    } else if (value == "remote") {
+      o.mode = Mode::kRemote;
+    } else if (value == "auto") {
+      o.mode = Mode::kAuto;
+    } else {
+      return OptionError(source, key, "must be local, remote or auto");
+    }
+    return {};
+  }
+  if (key == "timeout") {
+    auto n = ParseNumber(value, 1, 3600);
+    if (!n) return OptionError(source, key, "must be a number of seconds from 1 to 3600");
+    o.timeout_seconds = *n;
+    return {};
+  }
+  if (key == "max_tries") {
+    auto n = ParseNumber(value, 1, 100);
+    if (!n) return OptionError(source, key, "must be a number from 1 to 100");
+    o.max_tries = *n;
+    return {};
+  }
+  if (key == "prompt") {
+    if (auto ok = need_value(); !ok) return ok;
+    for (char c : value) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return OptionError(source, key, "contains control characters");
+      }
+    }
+    o.prompt = std::string(value);
+    return {};
+  }
+  return OptionError(source, key, "unknown option");
+}
+
+ConfigResult<void> ApplyConfigText(Options& options, std::string_view text,
+                                   std::string_view name) {
+  size_t number = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++number;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
+      line.remove_suffix(1);
+    }
+    if (line.empty() || line.front() == '#') continue;
+    std::string source = std::string(name) + ":" + std::to_string(number);
+    if (auto ok = ApplyOption(options, line, source); !ok) return ok;
+  }
+  return {};
+}
+
+ConfigResult<Options> ResolveOptions(std::optional<std::string_view> config_text,
+                                     std::string_view config_name,
+                                     std::span<const std::string_view> args) {
+  Options options;
+  if (config_text) {
+    if (auto ok = ApplyConfigText(options, *config_text, config_name); !ok) return ok.error();
+  }
+  for (std::string_view arg : args) {
+    if (auto ok = ApplyOption(options, arg, "module argument"); !ok) return ok.error();
+  }
+  return options;
+}
+
+std::string DefaultOrigin() {
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "pam://localhost";
+  return std::string("pam://") + host;
+}
+
+}  // namespace tpmauthn::config

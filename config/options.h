@@ -1,0 +1,59 @@
+// pam_tpmauthn options: module arguments and /etc/tpmauthn/tpmauthn.conf take
+// the same keys; arguments win. Unknown keys and bad values are errors that
+// name the key, so a misconfiguration fails closed instead of silently.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/config_error.h"
+
+namespace tpmauthn::config {
+
+enum class UvPolicy { kRequired, kDiscouraged };
+enum class Mode { kLocal, kRemote, kAuto };
+
+inline constexpr const char* kDefaultConfigFile = "/etc/tpmauthn/tpmauthn.conf";
+inline constexpr const char* kDefaultCredentials = "/etc/tpmauthn/credentials";
+inline constexpr const char* kDefaultStore = "/var/lib/tpmauthn/keys";
+inline constexpr const char* kDefaultState = "/var/lib/tpmauthn/state";
+
+struct Options {
+  std::string credentials = kDefaultCredentials;  // credentials=
+  bool user_credentials = false;                  // user_credentials
+  std::string store = kDefaultStore;              // store=
+  std::string state = kDefaultState;              // state=
+  std::optional<std::string> tcti;                // tcti=
+  std::optional<std::string> rp_id;               // rp_id= (default: the origin)
+  std::optional<std::string> origin;              // origin= (default: pam://<hostname>)
+  UvPolicy uv = UvPolicy::kRequired;              // uv=required|discouraged
+  Mode mode = Mode::kAuto;                        // mode=local|remote|auto
+  bool nouserok = false;                          // nouserok
+  unsigned timeout_seconds = 0;                   // timeout= (0: none)
+  unsigned max_tries = 3;                         // max_tries=
+  bool cue = false;                               // cue
+  std::optional<std::string> prompt;              // prompt=
+  bool debug = false;                             // debug
+};
+
+// Applies one "key" or "key=value" token; `source` names where it came from
+// ("module argument", "/etc/tpmauthn/tpmauthn.conf:3") for the error message.
+ConfigResult<void> ApplyOption(Options& options, std::string_view token, std::string_view source);
+
+// Applies a configuration file's text: one option per line, '#' comments and
+// blank lines allowed; the value runs to the end of the line (prompt= may hold
+// spaces).
+ConfigResult<void> ApplyConfigText(Options& options, std::string_view text, std::string_view name);
+
+// The effective options: defaults, then the config file (if `config_text` is
+// set), then `args`.
+ConfigResult<Options> ResolveOptions(std::optional<std::string_view> config_text,
+                                     std::string_view config_name,
+                                     std::span<const std::string_view> args);
+
+// pam://<hostname>, pam-u2f's default origin and RP ID.
+std::string DefaultOrigin();
+
+}  // namespace tpmauthn::config

@@ -1,0 +1,146 @@
+// Checked opening, atomic replacement and locking of configuration and state files.
+#include "config/safe_file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+namespace tpmauthn::config {
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string ErrnoMessage(int err) {
+  char buffer[256];
+  return std::string(strerror_r(err, buffer, sizeof(buffer)));
+}
+
+ConfigResult<OpenedFile> OpenChecked(const std::string& path, const FileRules& rules) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return OpenedFile{OpenStatus::kMissing, UniqueFd()};
+    if (err == ELOOP) return ConfigFail(path + ": is a symbolic link (refused)");
+    return ConfigFail(path + ": cannot open: " + ErrnoMessage(err));
+  }
+  UniqueFd owned(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ConfigFail(path + ": cannot stat: " + ErrnoMessage(errno));
+  if (!S_ISREG(st.st_mode)) return ConfigFail(path + ": not a regular file");
+  if (std::find(rules.owners.begin(), rules.owners.end(), st.st_uid) == rules.owners.end()) {
+    return ConfigFail(path + ": owned by uid " + std::to_string(st.st_uid) +
+                      ", which is not allowed to own it");
+  }
+  if (!rules.allow_group_or_world_writable && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return ConfigFail(path + ": group- or world-writable (mode " + mode + ")");
+  }
+  // O_NONBLOCK only guarded the open against FIFOs; reads should block normally.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return OpenedFile{OpenStatus::kOpened, std::move(owned)};
+}
+
+ConfigResult<std::string> ReadAll(int fd, const std::string& name, size_t limit) {
+  std::string out;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ConfigFail(name + ": read failed: " + ErrnoMessage(errno));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > limit) {
+      return ConfigFail(name + ": larger than " + std::to_string(limit) + " bytes");
+    }
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+namespace {
+
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  if (slash == 0) return {"/", path.substr(1)};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+bool WriteFully(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+ConfigResult<void> AtomicReplace(const std::string& path, std::string_view contents, mode_t mode,
+                                 std::optional<std::pair<uid_t, gid_t>> owner) {
+  auto [dir, base] = SplitPath(path);
+  std::random_device random;
+  std::string temp;
+  UniqueFd fd;
+  for (int attempt = 0; attempt < 16 && !fd; ++attempt) {
+    char suffix[17];
+    std::snprintf(suffix, sizeof(suffix), "%08x%08x", random(), random());
+    temp = dir + "/." + base + ".tmp-" + suffix;
+    fd = UniqueFd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd && errno != EEXIST) {
+      return ConfigFail(path + ": cannot create a temporary file: " + ErrnoMessage(errno));
+    }
+  }
+  if (!fd) return ConfigFail(path + ": cannot create a temporary file");
+  auto fail = [&](const char* what) -> ConfigResult<void> {
+    int err = errno;
+    ::unlink(temp.c_str());
+    return ConfigFail(path + ": " + what + ": " + ErrnoMessage(err));
+  };
+  if (!WriteFully(fd.get(), contents)) return fail("write failed");
+  if (owner && ::fchown(fd.get(), owner->first, owner->second) != 0) return fail("chown failed");
+  if (::fchmod(fd.get(), mode) != 0) return fail("chmod failed");
+  if (::fsync(fd.get()) != 0) return fail("fsync failed");
+  if (::close(fd.release()) != 0) return fail("close failed");
+  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("rename failed");
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd || ::fsync(dir_fd.get()) != 0) {
+    return ConfigFail(path + ": directory fsync failed: " + ErrnoMessage(errno));
+  }
+  return {};
+}
+
+ConfigResult<FileLock> FileLock::Acquire(const std::string& lock_path) {
+  UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return ConfigFail(lock_path + ": cannot open lock: " + ErrnoMessage(errno));
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return ConfigFail(lock_path + ": cannot lock: " + ErrnoMessage(errno));
+  }
+  return FileLock(std::move(fd));
+}
+
+FileLock::~FileLock() = default;  // closing the descriptor releases the flock
+
+}  // namespace tpmauthn::config

@@ -1,0 +1,93 @@
+// Module options and tpmauthn.conf: every key, every refusal names the key,
+// arguments win over the file.
+#define BOOST_TEST_MODULE options
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include "config/options.h"
+
+using namespace tpmauthn::config;
+namespace data = boost::unit_test::data;
+
+static ConfigResult<Options> Resolve(std::optional<std::string_view> conf,
+                                     std::vector<std::string_view> args) {
+  return ResolveOptions(conf, "/etc/tpmauthn/tpmauthn.conf", args);
+}
+
+BOOST_AUTO_TEST_CASE(defaults) {
+  auto o = Resolve(std::nullopt, {});
+  BOOST_TEST_REQUIRE(o.ok());
+  BOOST_TEST(o->credentials == "/etc/tpmauthn/credentials");
+  BOOST_TEST(o->store == "/var/lib/tpmauthn/keys");
+  BOOST_TEST(o->state == "/var/lib/tpmauthn/state");
+  BOOST_TEST((o->uv == UvPolicy::kRequired));
+  BOOST_TEST(o->max_tries == 3u);
+  BOOST_TEST(!o->nouserok);
+  BOOST_TEST(DefaultOrigin().rfind("pam://", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(every_key) {
+  auto o = Resolve(std::nullopt,
+                   {"credentials=/tmp/c", "user_credentials", "store=/tmp/k", "state=/tmp/s",
+                    "tcti=swtpm:path=/tmp/sock", "rp_id=example.org", "origin=pam://h",
+                    "uv=discouraged", "mode=remote", "nouserok", "timeout=30", "max_tries=5",
+                    "cue", "prompt=PIN for %s:", "debug"});
+  BOOST_REQUIRE_MESSAGE(o.ok(), (o.ok() ? std::string() : o.error().message));
+  BOOST_TEST(o->credentials == "/tmp/c");
+  BOOST_TEST(o->user_credentials);
+  BOOST_TEST(*o->tcti == "swtpm:path=/tmp/sock");
+  BOOST_TEST(*o->rp_id == "example.org");
+  BOOST_TEST((o->uv == UvPolicy::kDiscouraged));
+  BOOST_TEST((o->mode == Mode::kRemote));
+  BOOST_TEST(o->nouserok);
+  BOOST_TEST(o->timeout_seconds == 30u);
+  BOOST_TEST(o->max_tries == 5u);
+  BOOST_TEST(o->cue);
+  BOOST_TEST(*o->prompt == "PIN for %s:");
+  BOOST_TEST(o->debug);
+}
+
+BOOST_AUTO_TEST_CASE(arguments_win_over_the_file) {
+  auto o = Resolve("# comment\n\nmax_tries=7\n  uv=discouraged  \nprompt=Your PIN please\n",
+                   {"max_tries=2"});
+  BOOST_REQUIRE_MESSAGE(o.ok(), (o.ok() ? std::string() : o.error().message));
+  BOOST_TEST(o->max_tries == 2u);
+  BOOST_TEST((o->uv == UvPolicy::kDiscouraged));
+  BOOST_TEST(*o->prompt == "Your PIN please");
+}
+
+struct Bad {
+  const char* token;
+  const char* fragment;
+};
+static std::ostream& operator<<(std::ostream& os, const Bad& b) { return os << b.token; }
+static const Bad kBad[] = {
+    {"nouserok=1", "\"nouserok\": takes no value"},
+    {"nosuchoption", "\"nosuchoption\": unknown option"},
+    {"credentials=relative/path", "\"credentials\": must be an absolute path"},
+    {"credentials=", "\"credentials\": needs a value"},
+    {"uv=maybe", "\"uv\": must be required or discouraged"},
+    {"mode=ssh", "\"mode\": must be local, remote or auto"},
+    {"timeout=0", "\"timeout\": must be a number of seconds"},
+    {"timeout=10s", "\"timeout\""},
+    {"max_tries=-1", "\"max_tries\""},
+    {"max_tries=1000", "\"max_tries\""},
+    {"rp_id=a b", "\"rp_id\": contains spaces"},
+    {"tcti", "\"tcti\": needs a value"},
+    {"debug=yes", "\"debug\": takes no value"},
+};
+
+BOOST_DATA_TEST_CASE(bad_arguments_name_the_key, data::make(kBad), bad) {
+  auto o = Resolve(std::nullopt, {bad.token});
+  BOOST_TEST_REQUIRE(!o.ok());
+  BOOST_CHECK_MESSAGE(o.error().message.find(bad.fragment) != std::string::npos,
+                      o.error().message);
+  BOOST_TEST(o.error().message.rfind("module argument: option", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_file_lines_name_file_and_line) {
+  auto o = Resolve("debug\n\nfrobnicate=yes\n", {});
+  BOOST_TEST_REQUIRE(!o.ok());
+  BOOST_TEST(o.error().message ==
+             "/etc/tpmauthn/tpmauthn.conf:3: option \"frobnicate\": unknown option");
+}
