@@ -26,6 +26,37 @@ constexpr auto kUserChars =
 constexpr auto kAttrValueChars = MakeTable(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?[]@!$&()*+;=%");
 
+// One table for every field's character set, so tokenizing and validating a
+// field is a single pass over its bytes.
+constexpr uint8_t kB64 = 1, kUser = 2, kAttr = 4, kSpace = 8;
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> classes{};
+  for (size_t c = 0; c < 256; ++c) {
+    classes[c] = static_cast<uint8_t>((kBase64UrlChars[c] ? kB64 : 0) | (kUserChars[c] ? kUser : 0) |
+                                      (kAttrValueChars[c] || c == ',' ? kAttr : 0) |
+                                      (c == ' ' || c == '\t' ? kSpace : 0));
+  }
+  return classes;
+}
+constexpr auto kClasses = MakeClasses();
+
+// Takes the next field off `rest`: skips blanks, then consumes characters of
+// class `mask`. `clean` tells whether the field ended at a blank or the end of
+// the line (false: it holds a character outside the class; the whole field is
+// still consumed so the caller can report it).
+std::string_view TakeField(std::string_view& rest, uint8_t mask, bool& clean) {
+  const char* p = rest.data();
+  const char* end = p + rest.size();
+  while (p < end && (kClasses[static_cast<unsigned char>(*p)] & kSpace)) ++p;
+  const char* start = p;
+  while (p < end && (kClasses[static_cast<unsigned char>(*p)] & mask)) ++p;
+  clean = p == end || (kClasses[static_cast<unsigned char>(*p)] & kSpace);
+  while (p < end && !(kClasses[static_cast<unsigned char>(*p)] & kSpace)) ++p;
+  std::string_view field(start, static_cast<size_t>(p - start));
+  rest.remove_prefix(static_cast<size_t>(p - rest.data()));
+  return field;
+}
+
 bool AllOf(std::string_view text, const std::array<bool, 256>& table) {
   for (char c : text) {
     if (!table[static_cast<unsigned char>(c)]) return false;
@@ -37,8 +68,9 @@ bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 // The shape of canonical base64url without decoding it: alphabet, a possible
 // length, and zero bits below the last full byte.
+// `text` must already be known to hold only base64url characters.
 bool CanonicalBase64UrlShape(std::string_view text) {
-  if (text.empty() || text.size() % 4 == 1 || !AllOf(text, kBase64UrlChars)) return false;
+  if (text.empty() || text.size() % 4 == 1) return false;
   static constexpr std::string_view kAlphabet =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   size_t last = kAlphabet.find(text.back());
@@ -50,17 +82,6 @@ bool CanonicalBase64UrlShape(std::string_view text) {
     default:
       return true;
   }
-}
-
-// Splits the next whitespace-separated token off `rest`.
-std::string_view NextToken(std::string_view& rest) {
-  size_t start = 0;
-  while (start < rest.size() && IsSpace(rest[start])) ++start;
-  size_t end = start;
-  while (end < rest.size() && !IsSpace(rest[end])) ++end;
-  std::string_view token = rest.substr(start, end - start);
-  rest.remove_prefix(end);
-  return token;
 }
 
 // Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) without C0
@@ -197,38 +218,44 @@ ConfigResult<LineType> ScanLine(std::string_view line, LineFields& f) {
   while (!rest.empty() && IsSpace(rest.front())) rest.remove_prefix(1);
   if (rest.empty()) return LineType::kBlank;
   if (rest.front() == '#') return LineType::kComment;
-  if (line.find('\r') != std::string_view::npos) return ConfigFail("carriage return in line");
-  if (line.find('\0') != std::string_view::npos) return ConfigFail("NUL byte in line");
+  // Every byte of a line belongs to a field whose character set excludes
+  // control characters, so stray CR or NUL bytes fail below; CRLF files are
+  // common enough to deserve their own message.
+  if (line.back() == '\r') return ConfigFail("carriage return in line (CRLF file?)");
 
-  f.user = NextToken(rest);
-  f.id = NextToken(rest);
-  f.alg = NextToken(rest);
-  f.key = NextToken(rest);
-  f.kind = NextToken(rest);
-  f.attributes = NextToken(rest);
-  f.created = NextToken(rest);
+  bool user_ok, id_ok, alg_ok, key_ok, kind_ok, attributes_ok, created_ok;
+  f.user = TakeField(rest, kUser, user_ok);
+  f.id = TakeField(rest, kB64, id_ok);
+  f.alg = TakeField(rest, kB64, alg_ok);
+  f.key = TakeField(rest, kB64, key_ok);
+  f.kind = TakeField(rest, kB64, kind_ok);
+  f.attributes = TakeField(rest, kAttr, attributes_ok);
+  f.created = TakeField(rest, kB64, created_ok);
   while (!rest.empty() && IsSpace(rest.front())) rest.remove_prefix(1);
   while (!rest.empty() && IsSpace(rest.back())) rest.remove_suffix(1);
   f.label = rest;
 
   if (f.created.empty()) return ConfigFail("too few fields (need at least 7)");
-  if (f.user.size() > kMaxUserLength || !AllOf(f.user, kUserChars) || f.user.front() == '-') {
+  if (!user_ok || f.user.size() > kMaxUserLength || f.user.front() == '-') {
     return ConfigFail("invalid user name");
   }
   if (f.id != "*") {
-    if (!AllOf(f.id, kBase64UrlChars)) return ConfigFail("credential id is not base64url");
+    if (!id_ok) return ConfigFail("credential id is not base64url");
     if (!CanonicalBase64UrlShape(f.id)) {
-      return ConfigFail("credential id: base64url: non-zero trailing bits or impossible length");
+      return ConfigFail("credential id: base64url: non-zero trailing bits or bad length");
     }
     if (f.id.size() > 1364) return ConfigFail("credential id must be 1-1023 bytes");
   }
-  if (!ParseAlg(f.alg)) return ConfigFail("unknown algorithm \"" + std::string(f.alg) + "\"");
-  if (!CanonicalBase64UrlShape(f.key)) return ConfigFail("public key is not base64url");
-  if (!ParseKind(f.kind)) {
+  if (!alg_ok || !ParseAlg(f.alg)) {
+    return ConfigFail("unknown algorithm \"" + std::string(f.alg) + "\"");
+  }
+  if (!key_ok || !CanonicalBase64UrlShape(f.key)) return ConfigFail("public key is not base64url");
+  if (!kind_ok || !ParseKind(f.kind)) {
     return ConfigFail("unknown authenticator kind \"" + std::string(f.kind) + "\"");
   }
+  if (!attributes_ok) return ConfigFail("attributes hold an invalid character");
   if (auto ok = ParseAttributes(f.attributes, nullptr); !ok) return ok.error();
-  if (!ValidDate(f.created)) return ConfigFail("creation date is not YYYY-MM-DD");
+  if (!created_ok || !ValidDate(f.created)) return ConfigFail("creation date is not YYYY-MM-DD");
   if (f.label.size() > kMaxLabelLength) return ConfigFail("label longer than 256 bytes");
   if (!ValidUtf8Text(f.label)) return ConfigFail("label is not printable UTF-8");
   return LineType::kCredential;

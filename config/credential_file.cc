@@ -74,16 +74,11 @@ class LineReader {
   bool eof_ = false;
 };
 
-struct IdSighting {
-  uint64_t hash;
-  size_t line;
-};
-
 ConfigResult<std::vector<Credential>> Read(LineReader& reader, const std::string& name,
                                            const std::optional<std::string>& user,
                                            const std::function<LineReader()>& rewind) {
   std::vector<Credential> out;
-  std::vector<IdSighting> ids;
+  std::vector<uint64_t> ids;  // hashes only: 8 bytes per credential
   std::string_view line;
   std::string error;
   size_t number = 0;
@@ -95,7 +90,7 @@ ConfigResult<std::vector<Credential>> Read(LineReader& reader, const std::string
     auto type = ScanLine(line, fields);
     if (!type) return ConfigFail(where() + type.error().message);
     if (*type != LineType::kCredential) continue;
-    if (fields.id != "*") ids.push_back({std::hash<std::string_view>{}(fields.id), number});
+    if (fields.id != "*") ids.push_back(std::hash<std::string_view>{}(fields.id));
     if (!user || fields.user == *user) {
       auto credential = ParseFields(fields);
       if (!credential) return ConfigFail(where() + credential.error().message);
@@ -103,11 +98,10 @@ ConfigResult<std::vector<Credential>> Read(LineReader& reader, const std::string
     }
   }
   // Duplicate ids: equal hashes are candidates, confirmed by comparing text.
-  std::sort(ids.begin(), ids.end(),
-            [](const IdSighting& a, const IdSighting& b) { return a.hash < b.hash; });
+  std::sort(ids.begin(), ids.end());
   std::unordered_set<uint64_t> suspects;
   for (size_t i = 1; i < ids.size(); ++i) {
-    if (ids[i].hash == ids[i - 1].hash) suspects.insert(ids[i].hash);
+    if (ids[i] == ids[i - 1]) suspects.insert(ids[i]);
   }
   if (suspects.empty()) return out;
   LineReader again = rewind();

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""tpmauthn add / list / remove / import-u2f against a credentials file in a
+temporary directory.
+
+usage: credentials_cli_test.py TPMAUTHN DATA_DIR
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+tpmauthn, data_dir = sys.argv[1], sys.argv[2]
+failures = []
+passed = 0
+
+
+def check(name, condition, detail=""):
+    global passed
+    if condition:
+        passed += 1
+    else:
+        failures.append(f"{name}: {detail}")
+
+
+def run(*args, stdin=None):
+    p = subprocess.run([tpmauthn, *args], input=stdin, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def b64(h):
+    return base64.urlsafe_b64encode(bytes.fromhex(h)).rstrip(b"=").decode()
+
+
+def load(name):
+    v = {}
+    for line in open(os.path.join(data_dir, "webauthn-l3", name + ".vec")):
+        if line.strip() and not line.startswith("#"):
+            k, val = line.rstrip("\n").split(" = ", 1)
+            v[k] = val
+    return v
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    creds = os.path.join(tmp, "credentials")
+    with open(creds, "w") as f:
+        f.write("# test credentials\n")
+    os.chmod(creds, 0o644)
+    C = ["--credentials", creds]
+
+    # add: a RegistrationResponseJSON made elsewhere (the §16.3 self-attested vector).
+    v = load("packed-self-es256")
+    reg = {"id": b64(v["credential_id"]), "rawId": b64(v["credential_id"]), "type": "public-key",
+           "response": {"clientDataJSON": b64(v["registration.clientDataJSON"]),
+                        "attestationObject": b64(v["registration.attestationObject"])},
+           "clientExtensionResults": {}}
+    reg_path = os.path.join(tmp, "reg.json")
+    json.dump(reg, open(reg_path, "w"))
+    rc, out, err = run(*C, "add", "alice", reg_path, "--rp-id", "example.org",
+                       "--origin", "https://example.org", "--label", "vector key")
+    check("add verifies and appends", rc == 0, f"rc={rc} {err}")
+    rc, out, err = run(*C, "add", "bob", reg_path, "--rp-id", "example.org",
+                       "--origin", "https://example.org")
+    check("add refuses an enrolled id", rc == 1 and "duplicate credential id" in err, err)
+    rc, out, err = run(*C, "add", "bob", reg_path, "--rp-id", "example.com",
+                       "--origin", "https://example.org")
+    check("add rejects a wrong RP", rc == 1 and "rpIdHash" in err, err)
+    rc, out, err = run(*C, "add", "bob", reg_path, "--rp-id", "example.org",
+                       "--origin", "https://example.org", "--challenge", "AAAA")
+    check("add checks --challenge", rc == 1 and "challenge" in err, err)
+    tampered = json.loads(json.dumps(reg))
+    att = bytearray(bytes.fromhex(v["registration.attestationObject"]))
+    att[40] ^= 1  # inside the attestation signature
+    tampered["response"]["attestationObject"] = base64.urlsafe_b64encode(bytes(att)).rstrip(b"=").decode()
+    rc, out, err = run(*C, "add", "bob", "-", "--rp-id", "example.org",
+                       "--origin", "https://example.org", stdin=json.dumps(tampered))
+    check("add rejects a tampered attestation", rc == 1 and "attestationStatement" in err, err)
+    # The §16.2 vector has no UV flag: uv=pin (the default) refuses it, uv=none accepts.
+    v2 = load("none-es256")
+    reg2 = {"id": b64(v2["credential_id"]), "rawId": b64(v2["credential_id"]), "type": "public-key",
+            "response": {"clientDataJSON": b64(v2["registration.clientDataJSON"]),
+                         "attestationObject": b64(v2["registration.attestationObject"])}}
+    rc, out, err = run(*C, "add", "bob", "-", "--rp-id", "example.org",
+                       "--origin", "https://example.org", stdin=json.dumps(reg2))
+    check("add with uv=pin needs UV", rc == 1 and "userVerified" in err, err)
+    rc, out, err = run(*C, "add", "bob", "-", "--rp-id", "example.org", "--uv", "none",
+                       "--origin", "https://example.org", stdin=json.dumps(reg2))
+    check("add with uv=none", rc == 0, err)
+
+    # list
+    rc, out, err = run(*C, "list", "--json")
+    listed = json.loads(out) if rc == 0 else []
+    check("list --json", rc == 0 and len(listed) == 2, out + err)
+    check("list fields", listed and listed[0]["user"] == "alice" and listed[0]["label"] == "vector key"
+          and listed[0]["kind"] == "remote" and listed[0]["rpId"] == "example.org"
+          and listed[1]["uv"] == "none", str(listed))
+    rc, out, err = run(*C, "list", "bob")
+    check("list USER", rc == 0 and out.startswith("bob ") and "alice" not in out, out)
+
+    # import-u2f
+    authfile = os.path.join(data_dir, "pam-u2f", "current.authfile")
+    rc, out, err = run(*C, "import-u2f", authfile, "--dry-run", "--origin", "pam://host")
+    lines = out.splitlines()
+    check("import --dry-run prints lines", rc == 0 and len(lines) == 4
+          and all(" fido2 " in l and "rp=pam://host" in l for l in lines), out + err)
+    check("import --dry-run writes nothing", len(open(creds).read().splitlines()) == 3)
+    rc, out, err = run(*C, "import-u2f", authfile, "--origin", "pam://host")
+    check("import appends", rc == 0 and len(open(creds).read().splitlines()) == 7, out + err)
+    rc, out, err = run(*C, "import-u2f", authfile, "--origin", "pam://host")
+    check("import twice is refused", rc == 1 and "duplicate" in err, err)
+    rc, out, err = run(*C, "import-u2f", os.path.join(data_dir, "pam-u2f", "invalid-lines.txt"))
+    check("import of a bad file", rc == 2 and err.startswith("tpmauthn: import-u2f: "), err)
+
+    # remove
+    alice_id = listed[0]["credentialId"] if listed else "x"
+    rc, out, err = run(*C, "remove", "alice", alice_id)
+    check("remove", rc == 0, err)
+    rc, out, err = run(*C, "remove", "alice", alice_id)
+    check("remove twice", rc == 1 and "no credential" in err, err)
+    check("comment kept", open(creds).read().startswith("# test credentials\n"))
+
+    # A broken file is reported with its name and line.
+    with open(creds, "a") as f:
+        f.write("zed not-enough-fields\n")
+    rc, out, err = run(*C, "list")
+    check("list reports FILE:LINE", rc == 2 and f"{creds}:" in err and "too few fields" in err, err)
+    os.chmod(creds, 0o666)
+    rc, out, err = run(*C, "list")
+    check("world-writable file refused", rc == 2 and "writable" in err, err)
+    link = os.path.join(tmp, "link")
+    os.symlink(creds, link)
+    rc, out, err = run("--credentials", link, "list")
+    check("symlink refused", rc == 2 and "symbolic link" in err, err)
+
+for f in failures:
+    print("FAIL:", f)
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,18 @@
+// libFuzzer harness: pam-u2f authfile import; every credential it yields must
+// be a valid tpmauthn line.
+#include <cstdlib>
+
+#include "config/pam_u2f_import.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tpmauthn::config;
+  static const ImportSettings kSettings{"pam://fuzz", "pam://fuzz", "2026-01-01"};
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto credentials = ParsePamU2fAuthfile(text, "fuzz", kSettings);
+  if (credentials) {
+    for (const Credential& c : *credentials) {
+      if (!ParseCredentialLine(FormatCredentialLine(c))) std::abort();
+    }
+  }
+  return 0;
+}
