@@ -1,22 +1,56 @@
 // tpmauthn — command-line entry point. Thin: each command lives in its own file.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "cli/credential_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/tpm_commands.h"
 #include "cli/verify_command.h"
 #include "config/options.h"
 
 int main(int argc, char** argv) {
   using namespace tpmauthn::cli;
+  // tpm2-tss logs its own errors to stderr; tpmauthn reports each failure as
+  // one line instead. Set TSS2_LOG yourself to see the library's messages.
+  ::setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
   CLI::App app{"tpmauthn — TPM-backed WebAuthn platform authenticator and verifier"};
   app.set_version_flag("--version", "tpmauthn " TPMAUTHN_VERSION);
   app.require_subcommand(1);
 
   CredentialFileArgs file{tpmauthn::config::kDefaultCredentials};
   app.add_option("--credentials", file.path, "credentials file")->capture_default_str();
+  TpmArgs tpm{std::nullopt, tpmauthn::config::kDefaultStore};
+  app.add_option("--tcti", tpm.tcti, "TPM connection (default: $TPMAUTHN_TCTI, then tpm2-tss's)");
+  app.add_option("--store", tpm.store, "key store directory")->capture_default_str();
+
+  EnrollArgs enroll_args;
+  CLI::App* enroll = app.add_subcommand("enroll", "Create a TPM credential for USER");
+  enroll->add_option("USER", enroll_args.user)->required();
+  enroll->add_option("--label", enroll_args.label, "free-text label");
+  enroll->add_option("--uv", enroll_args.uv, "pin (PIN-protected) or none")->capture_default_str();
+  enroll->add_option("--pcrs", enroll_args.pcrs, "bind to these SHA-256 PCRs, e.g. 0,7");
+  enroll->add_option("--rp-id", enroll_args.rp_id, "RP ID (default: the origin)");
+  enroll->add_option("--origin", enroll_args.origin, "origin (default: pam://<hostname>)");
+  enroll->add_option("--challenge", enroll_args.challenge, "base64url challenge (default: random)");
+  enroll->add_option("--pin-fd", enroll_args.pin_fd, "read the PIN from this descriptor");
+  enroll->add_flag("--json", enroll_args.json, "print RegistrationResponseJSON");
+
+  AssertArgs assert_args;
+  CLI::App* assert_cmd = app.add_subcommand("assert", "Sign a WebAuthn assertion with the TPM");
+  assert_cmd->add_option("--rp-id", assert_args.rp_id, "RP ID")->required();
+  assert_cmd->add_option("--origin", assert_args.origin, "origin for clientDataJSON")->required();
+  assert_cmd->add_option("--challenge", assert_args.challenge, "base64url challenge")->required();
+  assert_cmd->add_option("--user", assert_args.user, "only this user's credentials");
+  assert_cmd->add_option("--credential", assert_args.credential, "base64url credential id");
+  assert_cmd->add_option("--pin-fd", assert_args.pin_fd, "read the PIN from this descriptor");
+  assert_cmd->add_flag("--json", assert_args.json, "print AuthenticationResponseJSON (default)");
+
+  bool status_json = false;
+  CLI::App* status = app.add_subcommand("status", "TPM, SRK, lockout and key store health");
+  status->add_flag("--json", status_json, "print JSON");
 
   std::string verify_path = "-";
   CLI::App* verify = app.add_subcommand(
@@ -69,7 +103,16 @@ int main(int argc, char** argv) {
   try {
     if (verify->parsed()) return RunVerify(verify_path, std::cout, std::cerr);
     if (list->parsed()) return RunList(file, list_user, list_json, std::cout, std::cerr);
-    if (remove->parsed()) return RunRemove(file, remove_user, remove_id, std::cout, std::cerr);
+    if (remove->parsed()) {
+      int code = RunRemove(file, remove_user, remove_id, std::cout, std::cerr);
+      if (code == kExitOk && RemoveStoredKey(tpm, remove_id)) {
+        std::cout << "deleted its TPM key from " << tpm.store << "\n";
+      }
+      return code;
+    }
+    if (enroll->parsed()) return RunEnroll(tpm, file, enroll_args, std::cout, std::cerr);
+    if (assert_cmd->parsed()) return RunAssert(tpm, assert_args, std::cout, std::cerr);
+    if (status->parsed()) return RunStatus(tpm, status_json, std::cout, std::cerr);
     if (add->parsed()) return RunAdd(file, add_args, std::cout, std::cerr);
     if (import->parsed()) return RunImportU2f(file, import_args, std::cout, std::cerr);
   } catch (const std::exception& e) {

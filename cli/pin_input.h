@@ -1,0 +1,27 @@
+// Reading a PIN: from the terminal without echo (asked twice when enrolling),
+// or one line from a file descriptor for scripts (--pin-fd N). Never from argv
+// or the environment. The PIN lives only in a SecretBytes.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "tpm/secret.h"
+
+namespace tpmauthn::cli {
+
+inline constexpr size_t kMinPinLength = 4;
+inline constexpr size_t kMaxPinLength = 128;
+
+struct PinResult {
+  bool ok = false;
+  std::string error;
+  tpm::SecretBytes pin;
+};
+
+// `fd` set: one line from it (no confirmation). Else /dev/tty with echo off,
+// `confirm` asks a second time and requires the same PIN. Enforces the length
+// bounds when `enrolling`.
+PinResult ReadPin(std::optional<int> fd, const std::string& prompt, bool confirm, bool enrolling);
+
+}  // namespace tpmauthn::cli

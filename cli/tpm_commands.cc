@@ -1,0 +1,331 @@
+// enroll, assert and status over tpm/ and webauthn/.
+#include "cli/tpm_commands.h"
+
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/exit_codes.h"
+#include "cli/pin_input.h"
+#include "config/credential_writer.h"
+#include "config/options.h"
+#include "tpm/connection.h"
+#include "tpm/srk.h"
+#include "tpm/tpm_authenticator.h"
+#include "webauthn/base64url.h"
+#include "webauthn/client_data.h"
+#include "webauthn/registration_verifier.h"
+#include "webauthn/response_json.h"
+
+namespace tpmauthn::cli {
+namespace {
+
+namespace wa = tpmauthn::webauthn;
+using tpm::TpmError;
+using tpm::TpmErrorKind;
+
+int ExitCodeFor(TpmErrorKind kind) {
+  switch (kind) {
+    case TpmErrorKind::kUnavailable:
+    case TpmErrorKind::kWrongTpm:
+      return kExitTpmUnavailable;
+    case TpmErrorKind::kLockout:
+      return kExitTpmLockout;
+    case TpmErrorKind::kStore:
+      return kExitUsage;
+    case TpmErrorKind::kWrongPin:
+    case TpmErrorKind::kPolicy:
+    case TpmErrorKind::kRefused:
+      return kExitRejected;
+  }
+  return kExitRejected;
+}
+
+int Report(std::ostream& err, const char* command, const TpmError& error) {
+  err << "tpmauthn: " << command << ": " << error.message << "\n";
+  return ExitCodeFor(error.kind);
+}
+
+int Usage(std::ostream& err, const char* command, const std::string& why) {
+  err << "tpmauthn: " << command << ": " << why << "\n";
+  return kExitUsage;
+}
+
+std::optional<std::vector<uint32_t>> ParsePcrs(const std::string& text) {
+  std::vector<uint32_t> pcrs;
+  if (text.empty()) return pcrs;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item.empty() || item.size() > 2 || item.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    uint32_t pcr = static_cast<uint32_t>(std::stoul(item));
+    if (pcr > 23) return std::nullopt;
+    pcrs.push_back(pcr);
+  }
+  return pcrs;
+}
+
+wa::Bytes RandomBytes(size_t n) {
+  wa::Bytes out(n);
+  if (RAND_bytes(out.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes");
+  return out;
+}
+
+}  // namespace
+
+int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const EnrollArgs& args,
+              std::ostream& out, std::ostream& err) {
+  const char* kCommand = "enroll";
+  if (args.uv != "pin" && args.uv != "none") return Usage(err, kCommand, "--uv must be pin or none");
+  auto pcrs = ParsePcrs(args.pcrs);
+  if (!pcrs) return Usage(err, kCommand, "--pcrs must be a comma-separated list of 0-23");
+  const std::string origin = args.origin.value_or(config::DefaultOrigin());
+  const std::string rp_id = args.rp_id.value_or(origin);
+  wa::Bytes challenge;
+  if (args.challenge) {
+    auto decoded = wa::Base64UrlDecode(*args.challenge);
+    if (!decoded || decoded->size() < 16) {
+      return Usage(err, kCommand, "--challenge must be base64url of at least 16 bytes");
+    }
+    challenge = std::move(*decoded);
+  } else {
+    challenge = RandomBytes(32);
+  }
+
+  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  if (!connection) return Report(err, kCommand, connection.error());
+  tpm::SecretBytes pin;
+  const bool with_pin = args.uv == "pin";
+  if (with_pin) {
+    auto read = ReadPin(args.pin_fd, "New PIN for " + args.user + ": ", true, true);
+    if (!read.ok) return Usage(err, kCommand, read.error);
+    pin = std::move(read.pin);
+  }
+
+  const std::string client_data = wa::SerializeClientData(wa::kTypeCreate, challenge, origin);
+  tpm::KeyStore store(tpm_args.store);
+  tpm::TpmAuthenticator authenticator(**connection, store);
+  tpm::MakeCredentialRequest request;
+  request.rp_id = rp_id;
+  request.client_data_hash = wa::Sha256(wa::AsBytes(client_data));
+  request.user = args.user;
+  request.user_handle = RandomBytes(32);
+  request.label = args.label;
+  request.pin = with_pin;
+  request.pcrs = *pcrs;
+  auto made = authenticator.MakeCredential(request, pin);
+  pin.Wipe();
+  if (!made) return Report(err, kCommand, made.error());
+
+  // Verify our own registration as a relying party would (§7.1).
+  wa::RegistrationResponse response{
+      wa::CredentialEnvelope{wa::Base64UrlEncode(made->credential_id), made->credential_id,
+                             "public-key"},
+      wa::Bytes(client_data.begin(), client_data.end()), made->attestation_object};
+  wa::RegistrationExpectations expected;
+  expected.challenge = challenge;
+  expected.origins = {origin};
+  expected.rp_ids = {rp_id};
+  expected.require_user_verification = with_pin;
+  auto rollback = [&] { (void)store.Remove(made->credential_id); };
+  auto verified = wa::VerifyRegistration(response, expected);
+  if (!verified) {
+    rollback();
+    return Usage(err, kCommand, "the new credential failed verification (" +
+                                    std::string(wa::ToString(verified.error().check)) + "): " +
+                                    verified.error().message);
+  }
+  config::Credential line;
+  line.user = args.user;
+  line.id = made->credential_id;
+  line.algorithm = wa::CoseAlgorithm::kES256;
+  line.public_key = made->public_key;
+  line.kind = config::AuthenticatorKind::kTpm;
+  line.require_uv = with_pin;
+  line.rp_id = rp_id;
+  line.origin = origin;
+  line.created = config::TodayUtc();
+  line.label = args.label;
+  if (auto ok = config::AppendCredentials(file.path, {line}, config::FileRules{{0, ::geteuid()}});
+      !ok) {
+    rollback();
+    return Usage(err, kCommand, ok.error().message);
+  }
+  if (args.json) {
+    auto json = wa::RegistrationResponseToJson(response, "platform", {"internal"});
+    if (!json) return Usage(err, kCommand, json.error().message);
+    out << json->dump() << "\n";
+  } else {
+    out << "enrolled credential " << wa::Base64UrlEncode(made->credential_id) << " for "
+        << args.user << " (RP ID " << rp_id << ")\n";
+  }
+  return kExitOk;
+}
+
+int RunAssert(const TpmArgs& tpm_args, const AssertArgs& args, std::ostream& out,
+              std::ostream& err) {
+  const char* kCommand = "assert";
+  auto challenge = wa::Base64UrlDecode(args.challenge);
+  if (!challenge || challenge->size() < 16) {
+    return Usage(err, kCommand, "--challenge must be base64url of at least 16 bytes");
+  }
+  tpm::KeyStore store(tpm_args.store);
+  std::optional<tpm::KeyRecord> chosen;
+  if (args.credential) {
+    auto id = wa::Base64UrlDecode(*args.credential);
+    if (!id) return Usage(err, kCommand, "--credential is not base64url");
+    auto record = store.Load(*id);
+    if (!record) return Report(err, kCommand, record.error());
+    chosen = std::move(*record);
+  } else {
+    auto records = store.List();
+    if (!records) return Report(err, kCommand, records.error());
+    std::vector<tpm::KeyRecord> matching;
+    for (auto& r : *records) {
+      if (r.rp_id == args.rp_id && (!args.user || r.user == *args.user)) matching.push_back(r);
+    }
+    if (matching.empty()) {
+      return Usage(err, kCommand, "no credential for RP ID " + args.rp_id +
+                                      (args.user ? " and user " + *args.user : std::string()) +
+                                      " in " + tpm_args.store);
+    }
+    if (matching.size() > 1) {
+      return Usage(err, kCommand, std::to_string(matching.size()) +
+                                      " credentials match; choose one with --credential");
+    }
+    chosen = std::move(matching.front());
+  }
+
+  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  if (!connection) return Report(err, kCommand, connection.error());
+  tpm::SecretBytes pin;
+  if (chosen->pin) {
+    std::string label = chosen->label.empty() ? chosen->user : chosen->label;
+    auto read = ReadPin(args.pin_fd, "PIN for " + label + ": ", false, false);
+    if (!read.ok) return Usage(err, kCommand, read.error);
+    pin = std::move(read.pin);
+  }
+  const std::string client_data = wa::SerializeClientData(wa::kTypeGet, *challenge, args.origin);
+  tpm::TpmAuthenticator authenticator(**connection, store);
+  auto made = authenticator.GetAssertion(
+      {args.rp_id, wa::Sha256(wa::AsBytes(client_data)), chosen->credential_id},
+      chosen->pin ? &pin : nullptr);
+  pin.Wipe();
+  if (!made) return Report(err, kCommand, made.error());
+  wa::AssertionResponse response{
+      wa::CredentialEnvelope{wa::Base64UrlEncode(made->credential_id), made->credential_id,
+                             "public-key"},
+      wa::Bytes(client_data.begin(), client_data.end()), made->authenticator_data,
+      made->signature, made->user_handle};
+  out << wa::AuthenticationResponseToJson(response, "platform").dump() << "\n";
+  return kExitOk;
+}
+
+int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostream& err) {
+  nlohmann::ordered_json status;
+  int code = kExitOk;
+  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  if (!connection) {
+    status["tpm"] = {{"present", false}, {"error", connection.error().message}};
+    code = kExitTpmUnavailable;
+  } else {
+    ESYS_CONTEXT* esys = (*connection)->esys();
+    TPMS_CAPABILITY_DATA* data = nullptr;
+    TPMI_YES_NO more = TPM2_NO;
+    std::string manufacturer = "unknown";
+    if (Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                           TPM2_CAP_TPM_PROPERTIES, TPM2_PT_MANUFACTURER, 1, &more,
+                           &data) == TSS2_RC_SUCCESS &&
+        data->data.tpmProperties.count == 1) {
+      uint32_t v = data->data.tpmProperties.tpmProperty[0].value;
+      manufacturer.clear();
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        char c = static_cast<char>((v >> shift) & 0xff);
+        if (c > ' ' && c < 0x7f) manufacturer.push_back(c);
+      }
+    }
+    Esys_Free(data);
+    status["tpm"] = {{"present", true},
+                     {"tcti", (*connection)->tcti().empty() ? "default" : (*connection)->tcti()},
+                     {"manufacturer", manufacturer}};
+    auto srk = tpm::LoadSrk(esys, /*create=*/false);
+    if (srk) {
+      status["srk"] = {{"present", true},
+                       {"handle", "0x81000001"},
+                       {"type", srk->ecc ? "ecc-p256" : "rsa"},
+                       {"name", wa::ToHex(srk->name)}};
+    } else if (srk.error().kind == TpmErrorKind::kWrongTpm) {
+      status["srk"] = {{"present", false},
+                       {"note", "no SRK at 0x81000001 yet; the first enroll creates it"}};
+    } else {
+      status["srk"] = {{"present", false}, {"note", srk.error().message}};
+    }
+    tpm::KeyStore store(tpm_args.store);
+    tpm::TpmAuthenticator authenticator(**connection, store);
+    auto lockout = authenticator.ReadLockoutStatus();
+    if (lockout) {
+      status["lockout"] = {{"inLockout", lockout->in_lockout},
+                           {"failures", lockout->failures},
+                           {"maxFailures", lockout->max_failures},
+                           {"triesLeft", lockout->tries_left()},
+                           {"intervalSeconds", lockout->interval_seconds},
+                           {"recoverySeconds", lockout->recovery_seconds}};
+      if (lockout->in_lockout) code = kExitTpmLockout;
+    }
+  }
+  tpm::KeyStore store(tpm_args.store);
+  auto records = store.List();
+  if (records) {
+    status["store"] = {{"dir", tpm_args.store}, {"healthy", true}, {"credentials", records->size()}};
+  } else {
+    status["store"] = {{"dir", tpm_args.store}, {"healthy", false},
+                       {"error", records.error().message}};
+    if (code == kExitOk) code = kExitUsage;
+  }
+  if (json) {
+    out << status.dump() << "\n";
+  } else {
+    const auto& t = status["tpm"];
+    out << "TPM:      " << (t["present"].get<bool>() ? "present, " + t["manufacturer"].get<std::string>() +
+                                                           " via " + t["tcti"].get<std::string>()
+                                                     : "not available: " + t["error"].get<std::string>())
+        << "\n";
+    if (status.contains("srk")) {
+      const auto& s = status["srk"];
+      out << "SRK:      "
+          << (s["present"].get<bool>() ? "0x81000001, " + s["type"].get<std::string>()
+                                       : s["note"].get<std::string>())
+          << "\n";
+    }
+    if (status.contains("lockout")) {
+      const auto& l = status["lockout"];
+      out << "Lockout:  " << (l["inLockout"].get<bool>() ? "LOCKED OUT, " : "")
+          << l["failures"].get<uint32_t>() << " of " << l["maxFailures"].get<uint32_t>()
+          << " failures, " << l["triesLeft"].get<uint32_t>() << " tries left; one forgiven every "
+          << l["intervalSeconds"].get<uint32_t>() << " s\n";
+    }
+    const auto& st = status["store"];
+    out << "Store:    " << st["dir"].get<std::string>() << ", "
+        << (st["healthy"].get<bool>() ? std::to_string(st["credentials"].get<size_t>()) + " credentials"
+                                      : "BROKEN: " + st["error"].get<std::string>())
+        << "\n";
+  }
+  if (code != kExitOk && status["tpm"]["present"] == false) {
+    err << "tpmauthn: status: no TPM: " << status["tpm"]["error"].get<std::string>() << "\n";
+  }
+  return code;
+}
+
+bool RemoveStoredKey(const TpmArgs& tpm_args, const std::string& credential_id_base64url) {
+  auto id = wa::Base64UrlDecode(credential_id_base64url);
+  if (!id) return false;
+  tpm::KeyStore store(tpm_args.store);
+  return store.Remove(*id).ok();
+}
+
+}  // namespace tpmauthn::cli

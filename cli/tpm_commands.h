@@ -1,0 +1,43 @@
+// tpmauthn enroll / assert / status: the commands that talk to the TPM.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/credential_commands.h"
+
+namespace tpmauthn::cli {
+
+struct TpmArgs {
+  std::optional<std::string> tcti;  // --tcti
+  std::string store;                // --store
+};
+
+struct EnrollArgs {
+  std::string user;
+  std::string label;
+  std::string uv = "pin";
+  std::string pcrs;  // "0,7"
+  std::optional<std::string> rp_id, origin, challenge;
+  std::optional<int> pin_fd;
+  bool json = false;
+};
+int RunEnroll(const TpmArgs& tpm, const CredentialFileArgs& file, const EnrollArgs& args,
+              std::ostream& out, std::ostream& err);
+
+struct AssertArgs {
+  std::string rp_id, origin, challenge;
+  std::optional<std::string> user, credential;
+  std::optional<int> pin_fd;
+  bool json = false;
+};
+int RunAssert(const TpmArgs& tpm, const AssertArgs& args, std::ostream& out, std::ostream& err);
+
+int RunStatus(const TpmArgs& tpm, bool json, std::ostream& out, std::ostream& err);
+
+// Removes the key-store file of a credential, if this machine has one.
+bool RemoveStoredKey(const TpmArgs& tpm, const std::string& credential_id_base64url);
+
+}  // namespace tpmauthn::cli

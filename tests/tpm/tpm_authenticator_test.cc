@@ -1,0 +1,346 @@
+// The TPM authenticator against swtpm (suite "tpm"): our verifier and libfido2
+// accept its responses; wrong PINs count and lock out; blobs are useless on
+// another TPM; PCR binding; authValues ending in 0x00; no transient handle
+// ever left behind; counters strictly increase; at most 5 TPM commands per
+// assertion.
+#define BOOST_TEST_MODULE tpm_authenticator
+#include <boost/test/unit_test.hpp>
+
+#include <fido.h>
+#include <fido/es256.h>
+#include <openssl/hmac.h>
+#include <tss2/tss2_mu.h>
+
+#include "tests/support/swtpm.h"
+#include "tests/support/temp_dir.h"
+#include "tpm/connection.h"
+#include "tpm/pin.h"
+#include "tpm/srk.h"
+#include "tpm/tpm_authenticator.h"
+#include "webauthn/assertion_verifier.h"
+#include "webauthn/base64url.h"
+#include "webauthn/client_data.h"
+#include "webauthn/registration_verifier.h"
+
+using namespace tpmauthn;
+using tpm::SecretBytes;
+using tpm::TpmErrorKind;
+using webauthn::Bytes;
+
+namespace {
+
+constexpr const char* kRp = "pam://test-host";
+
+struct Rig {
+  testing::Swtpm swtpm;
+  testing::TempDir dir;
+  tpm::KeyStore store{dir / "keys"};
+  std::unique_ptr<tpm::Connection> connection = Connect();
+  std::unique_ptr<tpm::TpmAuthenticator> authenticator =
+      std::make_unique<tpm::TpmAuthenticator>(*connection, store);
+
+  std::unique_ptr<tpm::Connection> Connect(bool count = false) {
+    ::setenv("TSS2_LOG", "all+NONE", 1);
+    auto c = tpm::Connection::Open(swtpm.tcti(), count);
+    if (!c) throw std::runtime_error(c.error().message);
+    return std::move(*c);
+  }
+  // Reconnect, as a new process would (swtpm serves one client at a time).
+  void Reconnect(bool count = false) {
+    authenticator.reset();
+    connection.reset();
+    connection = Connect(count);
+    authenticator = std::make_unique<tpm::TpmAuthenticator>(*connection, store);
+  }
+
+  // Transient objects and loaded sessions currently in the TPM.
+  size_t LeftoverHandles() {
+    size_t total = 0;
+    for (TPM2_HANDLE first : {TPM2_TRANSIENT_FIRST, TPM2_LOADED_SESSION_FIRST}) {
+      TPMS_CAPABILITY_DATA* data = nullptr;
+      TPMI_YES_NO more = TPM2_NO;
+      TSS2_RC rc = Esys_GetCapability(connection->esys(), ESYS_TR_NONE, ESYS_TR_NONE,
+                                      ESYS_TR_NONE, TPM2_CAP_HANDLES, first, TPM2_MAX_CAP_HANDLES,
+                                      &more, &data);
+      if (rc != TSS2_RC_SUCCESS) throw std::runtime_error("GetCapability(handles) failed");
+      for (UINT32 i = 0; i < data->data.handles.count; ++i) {
+        TPM2_HANDLE h = data->data.handles.handle[i];
+        if ((h >> 24) == (first >> 24)) ++total;
+      }
+      Esys_Free(data);
+    }
+    return total;
+  }
+
+  struct Enrolled {
+    tpm::MadeCredential made;
+    std::string client_data;
+    Bytes challenge;
+  };
+  Enrolled Enroll(const std::string& pin, std::vector<uint32_t> pcrs = {},
+                  std::optional<Bytes> salt = std::nullopt) {
+    Bytes challenge(32, 0x11);
+    std::string client_data = webauthn::SerializeClientData(webauthn::kTypeCreate, challenge, kRp);
+    tpm::MakeCredentialRequest request;
+    request.rp_id = kRp;
+    request.client_data_hash = webauthn::Sha256(webauthn::AsBytes(client_data));
+    request.user = "alice";
+    request.user_handle = Bytes{'a', 'l', 'i', 'c', 'e'};
+    request.label = "test";
+    request.pin = !pin.empty();
+    request.pcrs = std::move(pcrs);
+    request.pin_salt_for_testing = std::move(salt);
+    auto made = authenticator->MakeCredential(request, SecretBytes(std::string_view(pin)));
+    if (!made) throw std::runtime_error("enroll: " + made.error().message);
+    BOOST_TEST(LeftoverHandles() == 0u);
+    return {std::move(*made), client_data, challenge};
+  }
+
+  struct Asserted {
+    tpm::TpmResult<tpm::MadeAssertion> result;
+    std::string client_data;
+    Bytes challenge;
+  };
+  Asserted Assert(const Bytes& credential_id, const std::string& pin) {
+    Bytes challenge(32);
+    for (size_t i = 0; i < challenge.size(); ++i) challenge[i] = static_cast<uint8_t>(rand());
+    std::string client_data = webauthn::SerializeClientData(webauthn::kTypeGet, challenge, kRp);
+    SecretBytes secret{std::string_view(pin)};
+    auto result = authenticator->GetAssertion(
+        {kRp, webauthn::Sha256(webauthn::AsBytes(client_data)), credential_id},
+        pin.empty() ? nullptr : &secret);
+    BOOST_TEST(LeftoverHandles() == 0u);  // on success and on every failure
+    return {std::move(result), client_data, challenge};
+  }
+};
+
+webauthn::Result<webauthn::VerifiedAssertion> Verify(const Rig::Enrolled& e,
+                                                     const Rig::Asserted& a,
+                                                     uint32_t stored_counter, bool require_uv) {
+  auto key = webauthn::CoseKey::Parse(e.made.public_key);
+  webauthn::CredentialRecord record{e.made.credential_id, std::move(*key), stored_counter};
+  webauthn::AssertionExpectations expected;
+  expected.challenge = a.challenge;
+  expected.origins = {kRp};
+  expected.rp_ids = {kRp};
+  expected.require_user_verification = require_uv;
+  webauthn::AssertionResponse response{
+      {webauthn::Base64UrlEncode(a.result->credential_id), a.result->credential_id, "public-key"},
+      Bytes(a.client_data.begin(), a.client_data.end()),
+      a.result->authenticator_data,
+      a.result->signature,
+      a.result->user_handle};
+  return webauthn::VerifyAssertion(response, record, expected);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(enroll_assert_and_both_verifiers_accept) {
+  Rig rig;
+  auto e = rig.Enroll("1234");
+  // Our §7.1 verifier accepts the registration (packed self attestation).
+  webauthn::RegistrationExpectations reg;
+  reg.challenge = e.challenge;
+  reg.origins = {kRp};
+  reg.rp_ids = {kRp};
+  auto registered = webauthn::VerifyRegistration(
+      {{webauthn::Base64UrlEncode(e.made.credential_id), e.made.credential_id, "public-key"},
+       Bytes(e.client_data.begin(), e.client_data.end()),
+       e.made.attestation_object},
+      reg);
+  BOOST_REQUIRE_MESSAGE(registered.ok(),
+                        (registered.ok() ? std::string() : registered.error().message));
+  BOOST_TEST((registered->attestation_type == webauthn::AttestationType::kSelf));
+  BOOST_TEST(webauthn::ToHex(registered->aaguid) == webauthn::ToHex(tpm::kAaguid));
+
+  auto a = rig.Assert(e.made.credential_id, "1234");
+  BOOST_REQUIRE_MESSAGE(a.result.ok(), (a.result.ok() ? std::string() : a.result.error().message));
+  auto verified = Verify(e, a, 0, true);
+  BOOST_REQUIRE_MESSAGE(verified.ok(), (verified.ok() ? std::string() : verified.error().message));
+  BOOST_TEST(verified->sign_count == 1u);
+  BOOST_TEST(verified->user_verified);
+  BOOST_TEST(a.result->user_handle == (Bytes{'a', 'l', 'i', 'c', 'e'}));
+
+  // libfido2, an independent implementation, verifies the same assertion.
+  fido_init(0);
+  fido_assert_t* assert = fido_assert_new();
+  es256_pk_t* pk = es256_pk_new();
+  auto key = webauthn::CoseKey::Parse(e.made.public_key);
+  BOOST_TEST_REQUIRE(es256_pk_from_EVP_PKEY(pk, key->pkey()) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_clientdata(assert,
+                                        reinterpret_cast<const unsigned char*>(a.client_data.data()),
+                                        a.client_data.size()) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_rp(assert, kRp) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_count(assert, 1) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_authdata_raw(assert, 0, a.result->authenticator_data.data(),
+                                          a.result->authenticator_data.size()) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_sig(assert, 0, a.result->signature.data(),
+                                 a.result->signature.size()) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_up(assert, FIDO_OPT_TRUE) == FIDO_OK);
+  BOOST_TEST(fido_assert_set_uv(assert, FIDO_OPT_TRUE) == FIDO_OK);
+  BOOST_TEST(fido_assert_verify(assert, 0, COSE_ES256, pk) == FIDO_OK);
+  es256_pk_free(&pk);
+  fido_assert_free(&assert);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_pins_count_then_lock_out) {
+  Rig rig;
+  auto e = rig.Enroll("1234");
+  auto status = rig.authenticator->ReadLockoutStatus();
+  BOOST_TEST_REQUIRE(status.ok());
+  const uint32_t max = status->max_failures;
+  BOOST_TEST_REQUIRE(max >= 1u);
+  for (uint32_t i = 1; i <= max; ++i) {
+    auto a = rig.Assert(e.made.credential_id, "0000");
+    BOOST_TEST_REQUIRE(!a.result.ok());
+    if (i < max) {
+      BOOST_TEST((a.result.error().kind == TpmErrorKind::kWrongPin));
+      BOOST_TEST(*a.result.error().tries_left == max - i);
+    } else {
+      // The failure that reaches the limit already reports the lockout.
+      BOOST_TEST((a.result.error().kind == TpmErrorKind::kLockout ||
+                  a.result.error().kind == TpmErrorKind::kWrongPin));
+    }
+  }
+  auto locked = rig.Assert(e.made.credential_id, "1234");
+  BOOST_TEST_REQUIRE(!locked.result.ok());
+  BOOST_TEST((locked.result.error().kind == TpmErrorKind::kLockout));
+  BOOST_TEST(*locked.result.error().recovery_seconds == status->interval_seconds);
+  BOOST_TEST(rig.authenticator->ReadLockoutStatus()->in_lockout);
+}
+
+BOOST_AUTO_TEST_CASE(a_blob_is_useless_on_another_tpm) {
+  Rig rig;
+  auto e = rig.Enroll("1234");
+  testing::Swtpm other;
+  auto connection = tpm::Connection::Open(other.tcti());
+  BOOST_TEST_REQUIRE(connection.ok());
+  tpm::TpmAuthenticator elsewhere(**connection, rig.store);
+  SecretBytes pin{std::string_view("1234")};
+  // The other TPM has no SRK yet.
+  auto a = elsewhere.GetAssertion({kRp, Bytes(32, 1), e.made.credential_id}, &pin);
+  BOOST_TEST_REQUIRE(!a.ok());
+  BOOST_TEST((a.error().kind == TpmErrorKind::kWrongTpm));
+  // With its own SRK, the names differ.
+  auto srk = tpm::LoadSrk((*connection)->esys(), true);
+  BOOST_TEST_REQUIRE(srk.ok());
+  a = elsewhere.GetAssertion({kRp, Bytes(32, 1), e.made.credential_id}, &pin);
+  BOOST_TEST_REQUIRE(!a.ok());
+  BOOST_TEST((a.error().kind == TpmErrorKind::kWrongTpm));
+  // Even skipping the name check, the other TPM refuses to load the blob.
+  auto record = rig.store.Load(e.made.credential_id);
+  TPM2B_PUBLIC pub{};
+  TPM2B_PRIVATE priv{};
+  size_t offset = 0;
+  BOOST_TEST_REQUIRE(Tss2_MU_TPM2B_PUBLIC_Unmarshal(record->public_blob.data(),
+                                                    record->public_blob.size(), &offset,
+                                                    &pub) == TSS2_RC_SUCCESS);
+  offset = 0;
+  BOOST_TEST_REQUIRE(Tss2_MU_TPM2B_PRIVATE_Unmarshal(record->private_blob.data(),
+                                                     record->private_blob.size(), &offset,
+                                                     &priv) == TSS2_RC_SUCCESS);
+  ESYS_TR loaded = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_Load((*connection)->esys(), srk->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                         ESYS_TR_NONE, &priv, &pub, &loaded);
+  BOOST_TEST(rc != TSS2_RC_SUCCESS);
+}
+
+BOOST_AUTO_TEST_CASE(pcr_binding) {
+  Rig rig;
+  auto bound = rig.Enroll("1234", {23});
+  auto unbound = rig.Enroll("5678");
+  BOOST_TEST(rig.Assert(bound.made.credential_id, "1234").result.ok());
+  auto wrong = rig.Assert(bound.made.credential_id, "1111");
+  BOOST_TEST_REQUIRE(!wrong.result.ok());
+  BOOST_TEST((wrong.result.error().kind == TpmErrorKind::kWrongPin));
+  // Extend PCR 23, as a changed boot component would.
+  TPML_DIGEST_VALUES digests{};
+  digests.count = 1;
+  digests.digests[0].hashAlg = TPM2_ALG_SHA256;
+  digests.digests[0].digest.sha256[0] = 0x42;
+  BOOST_TEST_REQUIRE(Esys_PCR_Extend(rig.connection->esys(), ESYS_TR_PCR23, ESYS_TR_PASSWORD,
+                                     ESYS_TR_NONE, ESYS_TR_NONE, &digests) == TSS2_RC_SUCCESS);
+  auto after = rig.Assert(bound.made.credential_id, "1234");
+  BOOST_TEST_REQUIRE(!after.result.ok());
+  BOOST_TEST((after.result.error().kind == TpmErrorKind::kPolicy));
+  BOOST_TEST(rig.Assert(unbound.made.credential_id, "5678").result.ok());
+}
+
+BOOST_AUTO_TEST_CASE(an_auth_value_ending_in_zero_works) {
+  Rig rig;
+  const Bytes salt(tpm::kPinSaltSize, 0x5a);
+  // Find a PIN whose untrimmed HMAC ends in 0x00 (about 1 in 256).
+  std::string pin;
+  for (int candidate = 1000; candidate < 100000 && pin.empty(); ++candidate) {
+    std::string text = std::to_string(candidate);
+    const std::string message = "tpmauthn PIN v1" + text;
+    unsigned char mac[32];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), salt.data(), static_cast<int>(salt.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &length);
+    if (mac[31] == 0) pin = text;
+  }
+  BOOST_TEST_REQUIRE(!pin.empty());
+  TPM2B_AUTH auth{};
+  tpm::DeriveAuthValue(SecretBytes(std::string_view(pin)), salt, auth);
+  BOOST_TEST(auth.size < 32u);  // trimmed
+  BOOST_TEST_MESSAGE("PIN " << pin << " gives a " << auth.size << "-byte authValue");
+  auto e = rig.Enroll(pin, {}, salt);
+  auto a = rig.Assert(e.made.credential_id, pin);
+  BOOST_REQUIRE_MESSAGE(a.result.ok(), (a.result.ok() ? std::string() : a.result.error().message));
+  BOOST_TEST(Verify(e, a, 0, true).ok());
+  BOOST_TEST(!rig.Assert(e.made.credential_id, pin + "0").result.ok());
+}
+
+BOOST_AUTO_TEST_CASE(counters_increase_across_100_assertions_and_reconnects) {
+  Rig rig;
+  auto e = rig.Enroll("1234");
+  uint32_t stored = 0;
+  for (int i = 0; i < 100; ++i) {
+    if (i == 50) rig.Reconnect();  // a new client, as after a process restart
+    auto a = rig.Assert(e.made.credential_id, "1234");
+    BOOST_TEST_REQUIRE(a.result.ok());
+    auto verified = Verify(e, a, stored, true);
+    BOOST_REQUIRE_MESSAGE(verified.ok(), (verified.ok() ? std::string() : verified.error().message));
+    BOOST_TEST_REQUIRE(verified->sign_count > stored);
+    stored = verified->sign_count;
+  }
+  BOOST_TEST(stored == 100u);
+  BOOST_TEST(rig.store.Load(e.made.credential_id)->counter == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(no_pin_credential_has_no_uv) {
+  Rig rig;
+  auto e = rig.Enroll("");
+  auto a = rig.Assert(e.made.credential_id, "");
+  BOOST_TEST_REQUIRE(a.result.ok());
+  BOOST_TEST(Verify(e, a, 0, false).ok());
+  auto strict = Verify(e, a, 0, true);
+  BOOST_TEST_REQUIRE(!strict.ok());
+  BOOST_TEST((strict.error().check == webauthn::Check::kUserVerified));
+}
+
+BOOST_AUTO_TEST_CASE(at_most_five_tpm_commands_per_assertion) {
+  Rig rig;
+  auto e = rig.Enroll("1234");
+  rig.Reconnect(/*count=*/true);
+  const uint64_t before = rig.connection->commands_sent();
+  BOOST_TEST(rig.Assert(e.made.credential_id, "1234").result.ok());
+  // LeftoverHandles() itself sent 2 commands after the assertion.
+  const uint64_t used = rig.connection->commands_sent() - before - 2;
+  BOOST_TEST_MESSAGE("TPM commands for one assertion: " << used);
+  BOOST_TEST(used <= 5u);
+}
+
+BOOST_AUTO_TEST_CASE(the_wrong_rp_and_unknown_credentials_are_refused) {
+  Rig rig;
+  auto e = rig.Enroll("1234");
+  SecretBytes pin{std::string_view("1234")};
+  auto other_rp = rig.authenticator->GetAssertion({"pam://other", Bytes(32), e.made.credential_id},
+                                                  &pin);
+  BOOST_TEST(!other_rp.ok());
+  auto unknown = rig.authenticator->GetAssertion({kRp, Bytes(32), Bytes(32, 9)}, &pin);
+  BOOST_TEST_REQUIRE(!unknown.ok());
+  BOOST_TEST((unknown.error().kind == TpmErrorKind::kStore));
+  BOOST_TEST(rig.LeftoverHandles() == 0u);
+}

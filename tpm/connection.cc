@@ -1,0 +1,117 @@
+// TCTI loading, a command-counting TCTI wrapper, and the ESYS context.
+#include "tpm/connection.h"
+
+#include <tss2/tss2_tctildr.h>
+
+#include <cstdlib>
+#include <cstring>
+
+// tpm2-tss's Tss2_Tcti_* dispatch macros are C casts.
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+
+namespace tpmauthn::tpm {
+
+// A TCTI that forwards to another and counts transmitted commands; used by the
+// benchmark and tests to hold the per-assertion command budget.
+struct Connection::Counter {
+  TSS2_TCTI_CONTEXT_COMMON_V2 common{};
+  TSS2_TCTI_CONTEXT* inner = nullptr;
+  uint64_t commands = 0;
+
+  static Counter* Self(TSS2_TCTI_CONTEXT* context) { return reinterpret_cast<Counter*>(context); }
+  static TSS2_RC Transmit(TSS2_TCTI_CONTEXT* context, size_t size, const uint8_t* command) {
+    Counter* self = Self(context);
+    ++self->commands;
+    return Tss2_Tcti_Transmit(self->inner, size, command);
+  }
+  static TSS2_RC Receive(TSS2_TCTI_CONTEXT* context, size_t* size, uint8_t* response,
+                         int32_t timeout) {
+    return Tss2_Tcti_Receive(Self(context)->inner, size, response, timeout);
+  }
+  static void Finalize(TSS2_TCTI_CONTEXT*) {}  // the Connection finalizes `inner`
+  static TSS2_RC Cancel(TSS2_TCTI_CONTEXT* context) {
+    return Tss2_Tcti_Cancel(Self(context)->inner);
+  }
+  static TSS2_RC GetPollHandles(TSS2_TCTI_CONTEXT* context, TSS2_TCTI_POLL_HANDLE* handles,
+                                size_t* count) {
+    return Tss2_Tcti_GetPollHandles(Self(context)->inner, handles, count);
+  }
+  static TSS2_RC SetLocality(TSS2_TCTI_CONTEXT* context, uint8_t locality) {
+    return Tss2_Tcti_SetLocality(Self(context)->inner, locality);
+  }
+  static TSS2_RC MakeSticky(TSS2_TCTI_CONTEXT* context, TPM2_HANDLE* handle, uint8_t sticky) {
+    return Tss2_Tcti_MakeSticky(Self(context)->inner, handle, sticky);
+  }
+
+  explicit Counter(TSS2_TCTI_CONTEXT* wrapped) : inner(wrapped) {
+    common.v1.magic = 0x7470'6d61'7574'686eULL;  // "tpmauthn"
+    common.v1.version = 2;
+    common.v1.transmit = Transmit;
+    common.v1.receive = Receive;
+    common.v1.finalize = Finalize;
+    common.v1.cancel = Cancel;
+    common.v1.getPollHandles = GetPollHandles;
+    common.v1.setLocality = SetLocality;
+    common.makeSticky = MakeSticky;
+  }
+};
+
+TpmResult<std::unique_ptr<Connection>> Connection::Open(const std::optional<std::string>& tcti,
+                                                        bool count_commands) {
+  std::unique_ptr<Connection> c(new Connection());
+  if (tcti) {
+    c->tcti_conf_ = *tcti;
+  } else if (const char* env = std::getenv("TPMAUTHN_TCTI"); env && *env) {
+    c->tcti_conf_ = env;
+  }
+  TSS2_RC rc =
+      Tss2_TctiLdr_Initialize(c->tcti_conf_.empty() ? nullptr : c->tcti_conf_.c_str(), &c->tcti_);
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, "Tss2_TctiLdr_Initialize");
+    error.kind = TpmErrorKind::kUnavailable;
+    error.message = "no TPM reachable via " +
+                    (c->tcti_conf_.empty() ? std::string("the default TCTI") : c->tcti_conf_) +
+                    " (" + error.message + ")";
+    return error;
+  }
+  TSS2_TCTI_CONTEXT* tcti_for_esys = c->tcti_;
+  if (count_commands) {
+    c->counter_ = std::make_unique<Counter>(c->tcti_);
+    tcti_for_esys = reinterpret_cast<TSS2_TCTI_CONTEXT*>(c->counter_.get());
+  }
+  rc = Esys_Initialize(&c->esys_, tcti_for_esys, nullptr);
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, "Esys_Initialize");
+    error.kind = TpmErrorKind::kUnavailable;
+    return error;
+  }
+  return c;
+}
+
+Connection::~Connection() {
+  if (esys_) Esys_Finalize(&esys_);
+  if (tcti_) Tss2_TctiLdr_Finalize(&tcti_);
+}
+
+uint64_t Connection::commands_sent() const { return counter_ ? counter_->commands : 0; }
+
+TransientHandle& TransientHandle::operator=(TransientHandle&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    esys_ = other.esys_;
+    handle_ = other.handle_;
+    other.handle_ = ESYS_TR_NONE;
+  }
+  return *this;
+}
+
+void TransientHandle::Reset() {
+  if (esys_ && handle_ != ESYS_TR_NONE) {
+    // Nothing useful can be done if this fails (the TPM went away); the
+    // handle is gone from this context either way.
+    if (Esys_FlushContext(esys_, handle_) != TSS2_RC_SUCCESS) Esys_TR_Close(esys_, &handle_);
+  }
+  handle_ = ESYS_TR_NONE;
+}
+
+}  // namespace tpmauthn::tpm

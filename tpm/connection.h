@@ -1,0 +1,69 @@
+// A connection to the TPM: the TCTI (chosen by --tcti / tcti=, else
+// $TPMAUTHN_TCTI, else tpm2-tss's default search), an optional counting
+// wrapper, and the ESYS context. The destructor finalizes all of them.
+#pragma once
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tcti.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "tpm/tpm_error.h"
+
+namespace tpmauthn::tpm {
+
+class Connection {
+ public:
+  // `tcti` null: $TPMAUTHN_TCTI, else the tpm2-tss default search. With
+  // `count_commands`, every command sent is counted (see commands_sent()).
+  static TpmResult<std::unique_ptr<Connection>> Open(const std::optional<std::string>& tcti,
+                                                     bool count_commands = false);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  ESYS_CONTEXT* esys() const { return esys_; }
+  // Commands transmitted since Open (0 unless count_commands was set).
+  uint64_t commands_sent() const;
+  // The TCTI configuration string actually used ("" for the default search).
+  const std::string& tcti() const { return tcti_conf_; }
+
+ private:
+  Connection() = default;
+  TSS2_TCTI_CONTEXT* tcti_ = nullptr;
+  struct Counter;
+  std::unique_ptr<Counter> counter_;
+  ESYS_CONTEXT* esys_ = nullptr;
+  std::string tcti_conf_;
+};
+
+// An ESYS_TR for a transient object or session, flushed from the TPM when the
+// owner goes away (swtpm has 3 object slots and there is no resource manager).
+class TransientHandle {
+ public:
+  TransientHandle() = default;
+  TransientHandle(ESYS_CONTEXT* esys, ESYS_TR handle) : esys_(esys), handle_(handle) {}
+  TransientHandle(TransientHandle&& other) noexcept { *this = std::move(other); }
+  TransientHandle& operator=(TransientHandle&& other) noexcept;
+  ~TransientHandle() { Reset(); }
+
+  ESYS_TR get() const { return handle_; }
+  // The TPM already dropped it (a session used without continueSession).
+  void Forget() { handle_ = ESYS_TR_NONE; }
+  void Reset();
+
+ private:
+  ESYS_CONTEXT* esys_ = nullptr;
+  ESYS_TR handle_ = ESYS_TR_NONE;
+};
+
+// Frees memory ESAPI returned.
+struct EsysFree {
+  void operator()(void* p) const noexcept { Esys_Free(p); }
+};
+template <typename T>
+using EsysPtr = std::unique_ptr<T, EsysFree>;
+
+}  // namespace tpmauthn::tpm

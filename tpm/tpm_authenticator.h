@@ -1,0 +1,102 @@
+// The TPM2 platform authenticator (a Windows-Hello-style authenticator on
+// TPM2-TSS ESAPI). makeCredential creates an ES256 key under the SRK whose
+// authValue comes from the user's PIN, and answers with packed
+// self-attestation; getAssertion signs authenticatorData ‖ clientDataHash in
+// the TPM. It speaks only WebAuthn bytes; relying-party checks are elsewhere.
+//
+// Key attributes: fixedTPM|fixedParent|sensitiveDataOrigin|sign, plus
+// userWithAuth when no PCR policy is used; noDA only for keys without a PIN,
+// so every wrong PIN counts towards the TPM's dictionary-attack lockout. A PCR
+// policy key (PolicyPCR + PolicyAuthValue) has no userWithAuth: only the
+// policy, which includes the PIN, can authorize it.
+//
+// Every authValue travels only inside an HMAC or policy session salted to the
+// SRK (whose name is checked first). Every transient object and session is
+// flushed on every path.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tpm/connection.h"
+#include "tpm/key_store.h"
+#include "tpm/secret.h"
+#include "tpm/tpm_error.h"
+#include "webauthn/bytes.h"
+
+namespace tpmauthn::tpm {
+
+// tpmauthn's AAGUID, 5ee9ff71-0c9f-46b2-8c52-b12ecab497d6 (random, fixed).
+inline constexpr std::array<uint8_t, 16> kAaguid = {0x5e, 0xe9, 0xff, 0x71, 0x0c, 0x9f,
+                                                    0x46, 0xb2, 0x8c, 0x52, 0xb1, 0x2e,
+                                                    0xca, 0xb4, 0x97, 0xd6};
+
+struct MakeCredentialRequest {
+  std::string rp_id;
+  webauthn::Bytes client_data_hash;  // SHA-256(clientDataJSON)
+  std::string user;                  // local account name
+  webauthn::Bytes user_handle;
+  std::string label;
+  bool pin = true;                   // false: no user verification (uv=none)
+  std::vector<uint32_t> pcrs;        // bind to these SHA-256 PCRs' current values
+  std::optional<webauthn::Bytes> pin_salt_for_testing;
+};
+
+struct MadeCredential {
+  webauthn::Bytes credential_id;
+  webauthn::Bytes authenticator_data;
+  webauthn::Bytes attestation_object;  // packed, self attestation, alg -7
+  webauthn::Bytes public_key;          // COSE_Key
+};
+
+struct AssertionRequest {
+  std::string rp_id;
+  webauthn::Bytes client_data_hash;
+  webauthn::Bytes credential_id;
+};
+
+struct MadeAssertion {
+  webauthn::Bytes credential_id;
+  webauthn::Bytes authenticator_data;
+  webauthn::Bytes signature;  // DER ECDSA-Sig-Value
+  webauthn::Bytes user_handle;
+  uint32_t counter = 0;
+};
+
+// The TPM's dictionary-attack state (TPM2_PT_LOCKOUT_* properties).
+struct LockoutStatus {
+  bool in_lockout = false;
+  uint32_t failures = 0;           // TPM2_PT_LOCKOUT_COUNTER
+  uint32_t max_failures = 0;       // TPM2_PT_MAX_AUTH_FAIL
+  uint32_t interval_seconds = 0;   // TPM2_PT_LOCKOUT_INTERVAL: one failure forgiven per interval
+  uint32_t recovery_seconds = 0;   // TPM2_PT_LOCKOUT_RECOVERY (lockout hierarchy)
+  uint32_t tries_left() const { return failures >= max_failures ? 0 : max_failures - failures; }
+};
+
+class TpmAuthenticator {
+ public:
+  TpmAuthenticator(Connection& connection, const KeyStore& store)
+      : connection_(connection), store_(store) {}
+
+  // Creates the key (and the SRK if the TPM has none), self-attests, and
+  // stores the record. `pin` is ignored when request.pin is false.
+  TpmResult<MadeCredential> MakeCredential(const MakeCredentialRequest& request,
+                                           const SecretBytes& pin);
+
+  // Signs for a stored credential. The record's rp_id must equal request.rp_id.
+  // `pin` is required for uv=pin credentials. The counter is stored before the
+  // signature is returned. A wrong PIN fills tries_left; lockout fills
+  // recovery_seconds.
+  TpmResult<MadeAssertion> GetAssertion(const AssertionRequest& request, const SecretBytes* pin);
+
+  TpmResult<LockoutStatus> ReadLockoutStatus();
+
+ private:
+  TpmError Annotate(TpmError error);
+  Connection& connection_;
+  const KeyStore& store_;
+};
+
+}  // namespace tpmauthn::tpm
