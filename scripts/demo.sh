@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The tpmauthn demo: builds the project, then shows the relying-party side at
-# work on the WebAuthn L3 §16.2 test vector: a registration and an assertion
-# made by another implementation are verified, and a tampered assertion is
-# rejected with the failed check named.
+# The tpmauthn demo on an embedded software TPM: builds the project, starts a
+# private swtpm on a unix socket in a temporary directory, enrolls a demo user
+# with a PIN, signs an assertion with the right PIN, verifies it as a relying
+# party would, shows a wrong PIN being refused and counted by the TPM, and
+# cleans up (swtpm is stopped by its PID).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,57 +11,76 @@ cd "$root"
 build=${TPMAUTHN_BUILD_DIR:-build}
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 meson compile -C "$build" >/dev/null
-tpmauthn="$build/cli/tpmauthn"
+tpmauthn="$root/$build/cli/tpmauthn"
+
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+swtpm_pid=
+cleanup() {
+  [ -n "$swtpm_pid" ] && kill "$swtpm_pid" 2>/dev/null && wait "$swtpm_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir "$work/tpm"
+swtpm socket --tpm2 --server "type=unixio,path=$work/tpm/sock" \
+  --ctrl "type=unixio,path=$work/tpm/sock.ctrl" --tpmstate "dir=$work/tpm" \
+  --flags not-need-init,startup-clear >/dev/null 2>&1 &
+swtpm_pid=$!
+for _ in $(seq 100); do [ -S "$work/tpm/sock" ] && break; sleep 0.05; done
+echo "# demo credentials" > "$work/credentials"
+t() { "$tpmauthn" --tcti "swtpm:path=$work/tpm/sock" --store "$work/keys" \
+        --credentials "$work/credentials" "$@"; }
+b64url() { python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode())'; }
+rp=pam://demo-host
 
-python3 - "$root/tests/data/webauthn-l3/none-es256.vec" "$work" <<'PY'
-import base64, json, sys
-v = {}
-for line in open(sys.argv[1]):
-    if line.strip() and not line.startswith("#"):
-        k, val = line.rstrip("\n").split(" = ", 1)
-        v[k] = val
-b64 = lambda h: base64.urlsafe_b64encode(bytes.fromhex(h)).rstrip(b"=").decode()
-cid = b64(v["credential_id"])
-common = {"expectedOrigin": v["origin"], "expectedRPID": v["rp_id"], "requireUserVerification": False}
-reg = dict(common, kind="registration", expectedChallenge=b64(v["registration.challenge"]),
-           response={"id": cid, "rawId": cid, "type": "public-key", "clientExtensionResults": {},
-                     "response": {"clientDataJSON": b64(v["registration.clientDataJSON"]),
-                                  "attestationObject": b64(v["registration.attestationObject"])}})
-auth = dict(common, kind="authentication", expectedChallenge=b64(v["authentication.challenge"]),
-            credential={"id": cid, "counter": 0},
-            response={"id": cid, "rawId": cid, "type": "public-key", "clientExtensionResults": {},
-                      "response": {"clientDataJSON": b64(v["authentication.clientDataJSON"]),
-                                   "authenticatorData": b64(v["authentication.authenticatorData"]),
-                                   "signature": b64(v["authentication.signature"]),
-                                   "userHandle": None}})
-json.dump(reg, open(sys.argv[2] + "/registration.json", "w"), indent=1)
-json.dump(auth, open(sys.argv[2] + "/authentication.json", "w"), indent=1)
-PY
+echo "1. A software TPM is running (swtpm, pid $swtpm_pid):"
+t status | sed 's/^/   /'
 
-echo "1. Registration from the WebAuthn L3 §16.2 vector (RP ID example.org):"
-"$tpmauthn" verify "$work/registration.json" | tee "$work/reg.out"
-public_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["publicKey"])' "$work/reg.out")
-
-python3 - "$work" "$public_key" <<'PY'
-import base64, json, sys
-d = json.load(open(sys.argv[1] + "/authentication.json"))
-d["credential"]["publicKey"] = sys.argv[2]
-json.dump(d, open(sys.argv[1] + "/authentication.json", "w"), indent=1)
-sig = bytearray(base64.urlsafe_b64decode(d["response"]["response"]["signature"] + "=="))
-sig[20] ^= 1
-d["response"]["response"]["signature"] = base64.urlsafe_b64encode(bytes(sig)).rstrip(b"=").decode()
-json.dump(d, open(sys.argv[1] + "/tampered.json", "w"), indent=1)
-PY
 echo
-echo "2. The assertion, checked against the registered public key:"
-"$tpmauthn" verify "$work/authentication.json"
+echo "2. Enroll user 'demo' with PIN 2468 (read from descriptor 3, never argv):"
+challenge=$(b64url)
+t enroll demo --label "demo laptop" --rp-id "$rp" --origin "$rp" --challenge "$challenge" \
+  --pin-fd 3 --json 3<<<"2468" > "$work/registration.json"
+echo "   credentials file line:"
+grep -v '^#' "$work/credentials" | cut -c1-150 | sed 's/^/   /'
+python3 - "$work" "$challenge" "$rp" <<'PY'
+import json, sys
+work, challenge, rp = sys.argv[1:4]
+reg = json.load(open(work + "/registration.json"))
+json.dump({"kind": "registration", "expectedChallenge": challenge, "expectedOrigin": rp,
+           "expectedRPID": rp, "response": reg}, open(work + "/reg-doc.json", "w"))
+PY
+echo "   the registration, checked by the relying-party verifier:"
+t verify "$work/reg-doc.json" | tee "$work/reg-verdict.json" | cut -c1-160 | sed 's/^/   /'
+
 echo
-echo "3. The same assertion with one bit of the signature flipped:"
+echo "3. Log in: a fresh challenge, the TPM signs after checking the PIN:"
+challenge=$(b64url)
+t assert --rp-id "$rp" --origin "$rp" --challenge "$challenge" --user demo --pin-fd 3 \
+  3<<<"2468" > "$work/assertion.json"
+python3 -m json.tool "$work/assertion.json" | sed 's/^/   /'
+python3 - "$work" "$challenge" "$rp" <<'PY'
+import json, sys
+work, challenge, rp = sys.argv[1:4]
+reg = json.load(open(work + "/reg-verdict.json"))
+auth = json.load(open(work + "/assertion.json"))
+json.dump({"kind": "authentication", "expectedChallenge": challenge, "expectedOrigin": rp,
+           "expectedRPID": rp, "response": auth,
+           "credential": {"id": reg["credentialId"], "publicKey": reg["publicKey"], "counter": 0}},
+          open(work + "/auth-doc.json", "w"))
+PY
+echo "   verdict:"
+t verify "$work/auth-doc.json" | sed 's/^/   /'
+
+echo
+echo "4. The same login with a wrong PIN:"
 set +e
-"$tpmauthn" verify "$work/tampered.json"
+t assert --rp-id "$rp" --origin "$rp" --challenge "$(b64url)" --user demo --pin-fd 3 \
+  3<<<"1357" >/dev/null 2>"$work/wrong.txt"
 rc=$?
 set -e
-echo "   (exit status $rc: rejected)"
+sed 's/^/   /' "$work/wrong.txt"
+echo "   (exit status $rc)"
 [ "$rc" -eq 1 ]
+t status | grep Lockout | sed 's/^/   /'
+echo
+echo "Demo complete; swtpm stopped and $work removed."
