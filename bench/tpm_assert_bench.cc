@@ -41,7 +41,7 @@ int main() {
   testing::TempDir dir;
   tpm::KeyStore store(dir / "keys");
   const std::string rp = "pam://bench-host";
-  tpm::SecretBytes pin{std::string_view("246810")};
+  webauthn::SecretBytes pin{std::string_view("246810")};
   webauthn::Bytes credential;
   {
     auto connection = tpm::Connection::Open(swtpm.tcti());

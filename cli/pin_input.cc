@@ -12,7 +12,7 @@ namespace tpmauthn::cli {
 namespace {
 
 // Reads bytes up to '\n' or EOF; false on read errors or overlong input.
-bool ReadLine(int fd, tpm::SecretBytes& out) {
+bool ReadLine(int fd, webauthn::SecretBytes& out) {
   for (;;) {
     char c = 0;
     ssize_t n = ::read(fd, &c, 1);
@@ -27,7 +27,7 @@ bool ReadLine(int fd, tpm::SecretBytes& out) {
   }
 }
 
-bool ReadFromTty(int tty, const std::string& prompt, tpm::SecretBytes& out) {
+bool ReadFromTty(int tty, const std::string& prompt, webauthn::SecretBytes& out) {
   if (::write(tty, prompt.data(), prompt.size()) < 0) return false;
   termios saved{};
   bool have_termios = ::tcgetattr(tty, &saved) == 0;
@@ -59,7 +59,7 @@ PinResult ReadPin(std::optional<int> fd, const std::string& prompt, bool confirm
     }
     bool ok = ReadFromTty(tty, prompt, result.pin);
     if (ok && confirm) {
-      tpm::SecretBytes again;
+      webauthn::SecretBytes again;
       ok = ReadFromTty(tty, "Repeat the PIN: ", again);
       if (ok && !again.Equals(result.pin)) {
         ::close(tty);

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "tpm/secret.h"
+#include "webauthn/secret.h"
 
 namespace tpmauthn::cli {
 
@@ -16,7 +16,7 @@ inline constexpr size_t kMaxPinLength = 128;
 struct PinResult {
   bool ok = false;
   std::string error;
-  tpm::SecretBytes pin;
+  webauthn::SecretBytes pin;
 };
 
 // `fd` set: one line from it (no confirmation). Else /dev/tty with echo off,

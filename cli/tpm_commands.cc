@@ -99,7 +99,7 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
 
   auto connection = tpm::Connection::Open(tpm_args.tcti);
   if (!connection) return Report(err, kCommand, connection.error());
-  tpm::SecretBytes pin;
+  webauthn::SecretBytes pin;
   const bool with_pin = args.uv == "pin";
   if (with_pin) {
     auto read = ReadPin(args.pin_fd, "New PIN for " + args.user + ": ", true, true);
@@ -203,7 +203,7 @@ int RunAssert(const TpmArgs& tpm_args, const AssertArgs& args, std::ostream& out
 
   auto connection = tpm::Connection::Open(tpm_args.tcti);
   if (!connection) return Report(err, kCommand, connection.error());
-  tpm::SecretBytes pin;
+  webauthn::SecretBytes pin;
   if (chosen->pin) {
     std::string label = chosen->label.empty() ? chosen->user : chosen->label;
     auto read = ReadPin(args.pin_fd, "PIN for " + label + ": ", false, false);

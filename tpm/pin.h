@@ -18,9 +18,11 @@
 
 #include <span>
 
-#include "tpm/secret.h"
+#include "webauthn/secret.h"
 
 namespace tpmauthn::tpm {
+
+using webauthn::SecretBytes;
 
 inline constexpr size_t kPinSaltSize = 16;
 

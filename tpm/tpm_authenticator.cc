@@ -212,11 +212,15 @@ TpmError TpmAuthenticator::Annotate(TpmError error) {
   if (error.kind != TpmErrorKind::kWrongPin && error.kind != TpmErrorKind::kLockout) return error;
   auto status = ReadLockoutStatus();
   if (!status) return error;
-  if (status->in_lockout) error.kind = TpmErrorKind::kLockout;
   if (error.kind == TpmErrorKind::kWrongPin) {
+    // The PIN was checked and wrong; if that failure locked the TPM, say so,
+    // but it stays a wrong PIN (the next try will meet the lockout).
     error.tries_left = status->tries_left();
-    error.message = "wrong PIN (" + std::to_string(status->tries_left()) +
-                    " tries left before the TPM locks out)";
+    error.message = status->in_lockout
+                        ? "wrong PIN; the TPM is now locked out and allows one more try after " +
+                              std::to_string(status->interval_seconds) + " seconds"
+                        : "wrong PIN (" + std::to_string(status->tries_left()) +
+                              " tries left before the TPM locks out)";
   } else {
     error.recovery_seconds = status->interval_seconds;
     error.message = "the TPM is in dictionary-attack lockout; it allows one more try after " +

@@ -22,11 +22,13 @@
 
 #include "tpm/connection.h"
 #include "tpm/key_store.h"
-#include "tpm/secret.h"
+#include "webauthn/secret.h"
 #include "tpm/tpm_error.h"
 #include "webauthn/bytes.h"
 
 namespace tpmauthn::tpm {
+
+using webauthn::SecretBytes;
 
 // tpmauthn's AAGUID, 5ee9ff71-0c9f-46b2-8c52-b12ecab497d6 (random, fixed).
 inline constexpr std::array<uint8_t, 16> kAaguid = {0x5e, 0xe9, 0xff, 0x71, 0x0c, 0x9f,

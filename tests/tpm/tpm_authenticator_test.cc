@@ -23,7 +23,7 @@
 #include "webauthn/registration_verifier.h"
 
 using namespace tpmauthn;
-using tpm::SecretBytes;
+using webauthn::SecretBytes;
 using tpm::TpmErrorKind;
 using webauthn::Bytes;
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace tpmauthn::tpm {
+namespace tpmauthn::webauthn {
 
 class SecretBytes {
  public:
@@ -35,4 +35,4 @@ class SecretBytes {
   std::vector<uint8_t> bytes_;
 };
 
-}  // namespace tpmauthn::tpm
+}  // namespace tpmauthn::webauthn

@@ -1,9 +1,9 @@
 // Self-wiping secret bytes.
-#include "tpm/secret.h"
+#include "webauthn/secret.h"
 
 #include <openssl/crypto.h>
 
-namespace tpmauthn::tpm {
+namespace tpmauthn::webauthn {
 
 SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
   if (this != &other) {
@@ -35,4 +35,4 @@ bool SecretBytes::Equals(const SecretBytes& other) const {
          (bytes_.empty() || CRYPTO_memcmp(bytes_.data(), other.bytes_.data(), bytes_.size()) == 0);
 }
 
-}  // namespace tpmauthn::tpm
+}  // namespace tpmauthn::webauthn

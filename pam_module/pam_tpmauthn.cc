@@ -1,0 +1,215 @@
+// pam_tpmauthn.so — PAM glue: options, user, conversation and syslog in; the
+// relying party (relying_party.cc) decides; one function maps its decision to
+// a PAM code. Every entry point is noexcept and catches everything; no path
+// but a verified assertion returns PAM_SUCCESS, and no error path returns
+// PAM_SUCCESS or PAM_IGNORE.
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <syslog.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "config/options.h"
+#include "config/safe_file.h"
+#include "pam_module/relying_party.h"
+#include "tpm/platform_authenticator.h"
+
+namespace tpmauthn::pam {
+namespace {
+
+constexpr size_t kMaxConfigSize = 64 * 1024;
+
+// The one place where outcomes become PAM codes (SPEC "PAM module" table).
+int ToPamCode(Outcome outcome, bool nouserok) {
+  switch (outcome) {
+    case Outcome::kSuccess:
+      return PAM_SUCCESS;
+    case Outcome::kUserUnknown:
+      return nouserok ? PAM_IGNORE : PAM_USER_UNKNOWN;
+    case Outcome::kAuthError:
+      return PAM_AUTH_ERR;
+    case Outcome::kMaxTries:
+      return PAM_MAXTRIES;
+    case Outcome::kUnavailable:
+      return PAM_AUTHINFO_UNAVAIL;
+  }
+  return PAM_AUTH_ERR;
+}
+
+class SyslogLogger : public Logger {
+ public:
+  SyslogLogger(pam_handle_t* pamh, bool debug) : pamh_(pamh), debug_(debug) {}
+  void Log(LogLevel level, const std::string& message) override {
+    int priority = LOG_INFO;
+    switch (level) {
+      case LogLevel::kDebug:
+        if (!debug_) return;
+        priority = LOG_DEBUG;
+        break;
+      case LogLevel::kInfo:
+        priority = LOG_INFO;
+        break;
+      case LogLevel::kNotice:
+        priority = LOG_NOTICE;
+        break;
+      case LogLevel::kError:
+        priority = LOG_ERR;
+        break;
+    }
+    pam_syslog(pamh_, priority, "%s", message.c_str());
+  }
+
+ private:
+  pam_handle_t* pamh_;
+  bool debug_;
+};
+
+// The PAM conversation, one message at a time (greeters show one prompt at a
+// time; secrets are only ever asked with echo off).
+class Conversation : public webauthn::UserInterface {
+ public:
+  explicit Conversation(pam_handle_t* pamh) : pamh_(pamh) {}
+
+  std::optional<webauthn::SecretBytes> AskSecret(const std::string& prompt) override {
+    pam_response* response = Converse(PAM_PROMPT_ECHO_OFF, prompt);
+    if (!response) return std::nullopt;
+    std::optional<webauthn::SecretBytes> out;
+    if (response->resp) {
+      size_t length = std::strlen(response->resp);
+      out = webauthn::SecretBytes(std::string_view(response->resp, length));
+      explicit_bzero(response->resp, length);
+      std::free(response->resp);
+    }
+    std::free(response);
+    return out;
+  }
+  void Info(const std::string& message) override { Discard(Converse(PAM_TEXT_INFO, message)); }
+  void Error(const std::string& message) override { Discard(Converse(PAM_ERROR_MSG, message)); }
+
+ private:
+  pam_response* Converse(int style, const std::string& text) {
+    const pam_conv* conv = nullptr;
+    if (pam_get_item(pamh_, PAM_CONV, reinterpret_cast<const void**>(&conv)) != PAM_SUCCESS ||
+        !conv || !conv->conv) {
+      return nullptr;
+    }
+    pam_message message{style, text.c_str()};
+    const pam_message* messages[] = {&message};
+    pam_response* response = nullptr;
+    if (conv->conv(1, messages, &response, conv->appdata_ptr) != PAM_SUCCESS) {
+      if (response) Discard(response);
+      return nullptr;
+    }
+    return response;
+  }
+  static void Discard(pam_response* response) {
+    if (!response) return;
+    if (response->resp) {
+      explicit_bzero(response->resp, std::strlen(response->resp));
+      std::free(response->resp);
+    }
+    std::free(response);
+  }
+  pam_handle_t* pamh_;
+};
+
+}  // namespace
+
+int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
+  // tpm2-tss writes its own diagnostics to stderr, which here is the user's
+  // terminal; pam_tpmauthn logs to syslog instead. TSS2_LOG set by the admin wins.
+  ::setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
+
+  std::optional<std::string> config_text;
+  auto config_file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
+  if (!config_file) {
+    pam_syslog(pamh, LOG_ERR, "%s", config_file.error().message.c_str());
+    return ToPamCode(Outcome::kUnavailable, false);
+  }
+  if (config_file->status == config::OpenStatus::kOpened) {
+    auto text = config::ReadAll(config_file->fd.get(), config::kDefaultConfigFile, kMaxConfigSize);
+    if (!text) {
+      pam_syslog(pamh, LOG_ERR, "%s", text.error().message.c_str());
+      return ToPamCode(Outcome::kUnavailable, false);
+    }
+    config_text = std::move(*text);
+  }
+  std::vector<std::string_view> args(argv, argv + (argc > 0 ? argc : 0));
+  auto options = config::ResolveOptions(config_text, config::kDefaultConfigFile, args);
+  if (!options) {
+    // Fail closed on any configuration mistake, naming the option.
+    pam_syslog(pamh, LOG_ERR, "%s; refusing to authenticate", options.error().message.c_str());
+    return ToPamCode(Outcome::kUnavailable, false);
+  }
+
+  const char* user = nullptr;
+  if (pam_get_user(pamh, &user, nullptr) != PAM_SUCCESS || !user || !*user) {
+    pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
+    return ToPamCode(Outcome::kUnavailable, false);
+  }
+
+  SyslogLogger log(pamh, options->debug);
+  Conversation conversation(pamh);
+  const std::string prompt = options->prompt.value_or("PIN for %s: ");
+  Environment env{
+      conversation,
+      log,
+      [&]() -> AuthenticatorResult {
+        auto opened = tpm::PlatformAuthenticator::Open(options->tcti, options->store,
+                                                       conversation, prompt);
+        if (!opened) return opened.error();
+        return std::unique_ptr<webauthn::Authenticator>(std::move(*opened));
+      },
+      [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
+  };
+  Decision decision = pam::Authenticate(*options, user, env);
+  const int code = ToPamCode(decision.outcome, options->nouserok);
+  if (decision.outcome == Outcome::kSuccess) {
+    log.Log(LogLevel::kDebug, std::string("authenticated ") + user);
+  } else {
+    log.Log(decision.outcome == Outcome::kUserUnknown ? LogLevel::kInfo : LogLevel::kNotice,
+            std::string("refused ") + user + ": " + decision.reason + " (" +
+                pam_strerror(pamh, code) + ")");
+  }
+  return code;
+}
+
+}  // namespace tpmauthn::pam
+
+// Everything is built with -fvisibility=hidden; only these four are exported
+// (and the version script keeps it that way).
+#define TPMAUTHN_PAM_EXPORT extern "C" __attribute__((visibility("default")))
+
+extern "C" {
+
+TPMAUTHN_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, int argc,
+                                   const char** argv) noexcept {
+  try {
+    return tpmauthn::pam::AuthenticateWithPam(pamh, argc, argv);
+  } catch (const std::exception& e) {
+    pam_syslog(pamh, LOG_ERR, "internal error: %s", e.what());
+  } catch (...) {
+    pam_syslog(pamh, LOG_ERR, "internal error");
+  }
+  return PAM_AUTHINFO_UNAVAIL;
+}
+
+// An auth-only module sets no credentials.
+TPMAUTHN_PAM_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) noexcept {
+  return PAM_SUCCESS;
+}
+
+// Not an account or password module: let the rest of those stacks decide.
+TPMAUTHN_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t*, int, int, const char**) noexcept {
+  return PAM_IGNORE;
+}
+
+TPMAUTHN_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t*, int, int, const char**) noexcept {
+  return PAM_IGNORE;
+}
+
+}  // extern "C"

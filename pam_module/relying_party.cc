@@ -1,0 +1,211 @@
+// The PAM relying party's authentication flow.
+#include "pam_module/relying_party.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "config/counter_store.h"
+#include "config/credential_file.h"
+#include "config/privileges.h"
+#include "config/safe_file.h"
+#include "webauthn/assertion_verifier.h"
+#include "webauthn/base64url.h"
+#include "webauthn/client_data.h"
+
+namespace tpmauthn::pam {
+namespace {
+
+using webauthn::AuthenticatorErrorKind;
+using webauthn::Bytes;
+
+Decision Decide(Outcome outcome, std::string reason) { return Decision{outcome, std::move(reason)}; }
+
+// 32 bytes straight from the kernel CSPRNG, for every attempt.
+bool FreshChallenge(Bytes& out) {
+  out.assign(32, 0);
+  size_t filled = 0;
+  while (filled < out.size()) {
+    ssize_t n = ::getrandom(out.data() + filled, out.size() - filled, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    filled += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+config::ConfigResult<void> EnsureStateDirectory(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return config::ConfigFail(dir + ": not a directory");
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+      return config::ConfigFail(dir + ": group- or world-writable state directory");
+    }
+    return {};
+  }
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
+       slash = dir.find('/', slash + 1)) {
+    ::mkdir(dir.substr(0, slash).c_str(), 0755);
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return config::ConfigFail(dir + ": cannot create: " + config::ErrnoMessage(errno));
+  }
+  return {};
+}
+
+}  // namespace
+
+config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
+    const config::Options& options, const std::string& user) {
+  std::vector<config::Credential> out;
+  auto central = config::OpenChecked(options.credentials, config::FileRules{{0}, false});
+  if (!central) return central.error();
+  if (central->status == config::OpenStatus::kOpened) {
+    auto read = config::ReadCredentials(central->fd.get(), options.credentials, user);
+    if (!read) return read.error();
+    out = std::move(*read);
+  }
+  if (options.user_credentials) {
+    auto entry = config::LookUpUser(user);
+    if (!entry) return entry.error();
+    const std::string path = config::UserCredentialsPath(*entry);
+    config::ConfigResult<std::vector<config::Credential>> personal = std::vector<config::Credential>{};
+    auto switched = config::WithUserPrivileges(*entry, [&] {
+      auto opened = config::OpenChecked(path, config::FileRules{{entry->uid, 0}, false});
+      if (!opened) {
+        personal = opened.error();
+      } else if (opened->status == config::OpenStatus::kOpened) {
+        personal = config::ReadCredentials(opened->fd.get(), path, user);
+      }
+    });
+    if (!switched) return switched.error();
+    if (!personal) return personal.error();
+    for (auto& c : *personal) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Decision Authenticate(const config::Options& options, const std::string& user, Environment& env) {
+  auto credentials = LoadCredentials(options, user);
+  if (!credentials) return Decide(Outcome::kUnavailable, credentials.error().message);
+  if (credentials->empty()) {
+    return Decide(Outcome::kUserUnknown, "no credential enrolled for user " + user);
+  }
+  const std::string origin = options.origin.value_or(config::DefaultOrigin());
+  const std::string rp_id = options.rp_id.value_or(origin);
+  if (options.mode == config::Mode::kRemote) {
+    return Decide(Outcome::kUnavailable, "mode=remote is not available in this version");
+  }
+  std::vector<const config::Credential*> usable;
+  std::vector<Bytes> allow;
+  for (const config::Credential& c : *credentials) {
+    if (c.kind != config::AuthenticatorKind::kTpm || c.id.empty()) continue;
+    if ((c.rp_id && *c.rp_id != rp_id) || (c.origin && *c.origin != origin)) continue;
+    if (!env.has_local_key(c.id)) continue;  // enrolled on another machine
+    usable.push_back(&c);
+    allow.push_back(c.id);
+  }
+  if (usable.empty()) {
+    return Decide(Outcome::kUnavailable, user + " has no credential for " + rp_id +
+                                             " whose key is on this machine");
+  }
+  if (auto ok = EnsureStateDirectory(options.state); !ok) {
+    return Decide(Outcome::kUnavailable, ok.error().message);
+  }
+  auto authenticator = env.open_authenticator();
+  if (!authenticator) return Decide(Outcome::kUnavailable, authenticator.error().message);
+  const bool uv_required = options.uv == config::UvPolicy::kRequired;
+  const config::CounterStore counters(options.state);
+
+  for (unsigned attempt = 1; attempt <= options.max_tries; ++attempt) {
+    Bytes challenge;
+    if (!FreshChallenge(challenge)) {
+      return Decide(Outcome::kUnavailable, "the kernel random generator failed");
+    }
+    const std::string client_data = webauthn::SerializeClientData(webauthn::kTypeGet, challenge, origin);
+    if (options.cue && attempt == 1) env.ui.Info("Using this computer's TPM to verify you.");
+    const auto started = std::chrono::steady_clock::now();
+    auto answer = (*authenticator)->GetAssertion(
+        {rp_id, webauthn::Sha256(webauthn::AsBytes(client_data)), allow, uv_required});
+    if (!answer) {
+      const webauthn::AuthenticatorError& e = answer.error();
+      switch (e.kind) {
+        case AuthenticatorErrorKind::kWrongPin:
+          env.log.Log(LogLevel::kNotice, "wrong PIN for " + user + " (attempt " +
+                                             std::to_string(attempt) + ")");
+          if (attempt == options.max_tries) {
+            return Decide(Outcome::kMaxTries, std::to_string(attempt) + " wrong PINs for " + user);
+          }
+          env.ui.Error(e.tries_left ? "Wrong PIN. " + std::to_string(*e.tries_left) +
+                                          " tries left before the TPM locks out."
+                                    : "Wrong PIN.");
+          continue;
+        case AuthenticatorErrorKind::kLockout:
+          env.ui.Error("The TPM is locked after too many wrong PINs; try again later.");
+          return Decide(Outcome::kUnavailable, e.message);
+        case AuthenticatorErrorKind::kUnavailable:
+        case AuthenticatorErrorKind::kNotFound:
+          return Decide(Outcome::kUnavailable, e.message);
+        case AuthenticatorErrorKind::kCancelled:
+        case AuthenticatorErrorKind::kRefused:
+          return Decide(Outcome::kAuthError, e.message);
+      }
+      return Decide(Outcome::kAuthError, e.message);
+    }
+    if (options.timeout_seconds > 0 &&
+        std::chrono::steady_clock::now() - started > std::chrono::seconds(options.timeout_seconds)) {
+      return Decide(Outcome::kAuthError, "the answer came after the " +
+                                             std::to_string(options.timeout_seconds) +
+                                             " s timeout; the challenge has expired");
+    }
+
+    // The answering credential must be one we offered, i.e. this user's.
+    const config::Credential* used = nullptr;
+    for (const config::Credential* c : usable) {
+      if (webauthn::ConstantTimeEquals(c->id, answer->credential_id)) used = c;
+    }
+    if (!used) return Decide(Outcome::kAuthError, "the authenticator answered with a foreign credential");
+    auto key = webauthn::CoseKey::Parse(used->public_key);
+    if (!key) return Decide(Outcome::kUnavailable, "enrolled key invalid: " + key.error().message);
+
+    webauthn::AssertionExpectations expected;
+    expected.challenge = challenge;
+    expected.origins = {origin};
+    expected.rp_ids = {rp_id};
+    expected.require_user_verification = uv_required || used->require_uv;
+    const webauthn::AssertionResponse response{
+        {webauthn::Base64UrlEncode(answer->credential_id), answer->credential_id, "public-key"},
+        Bytes(client_data.begin(), client_data.end()),
+        answer->authenticator_data,
+        answer->signature,
+        answer->user_handle};
+    std::optional<webauthn::Error> rejected;
+    auto stored = counters.Advance(answer->credential_id, [&](uint32_t counter)
+                                                              -> config::ConfigResult<uint32_t> {
+      webauthn::CredentialRecord record{used->id, *key, counter};
+      auto verified = webauthn::VerifyAssertion(response, record, expected);
+      if (!verified) {
+        rejected = verified.error();
+        return config::ConfigFail("rejected");
+      }
+      return verified->sign_count;
+    });
+    if (rejected) {
+      return Decide(Outcome::kAuthError, "assertion rejected at " +
+                                             std::string(webauthn::ToString(rejected->check)) +
+                                             ": " + rejected->message);
+    }
+    if (!stored) return Decide(Outcome::kUnavailable, stored.error().message);
+    env.log.Log(LogLevel::kInfo, "accepted credential \"" + used->label + "\" (" +
+                                     webauthn::Base64UrlEncode(used->id).substr(0, 8) + "...) for " +
+                                     user + ", counter " + std::to_string(*stored));
+    return Decide(Outcome::kSuccess, "verified");
+  }
+  return Decide(Outcome::kMaxTries, "too many wrong PINs");
+}
+
+}  // namespace tpmauthn::pam

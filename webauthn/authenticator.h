@@ -1,0 +1,65 @@
+// The authenticator interface the relying party talks to: a TPM (tpm/), a
+// client's authenticator over the PAM conversation (remote), or a roaming
+// FIDO2 key. Implementations answer getAssertion with WebAuthn bytes; they
+// never decide whether the user is authenticated.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "webauthn/bytes.h"
+#include "webauthn/result.h"
+#include "webauthn/secret.h"
+
+namespace tpmauthn::webauthn {
+
+enum class AuthenticatorErrorKind {
+  kUnavailable,  // the device is not there or not working
+  kLockout,      // the device refuses all tries for now (TPM DA lockout)
+  kWrongPin,     // user verification failed; tries_left may say how often more
+  kNotFound,     // none of the allowed credentials lives on this authenticator
+  kCancelled,    // the user gave no PIN / the conversation failed
+  kRefused,      // anything else the authenticator declined (policy, wrong RP)
+};
+
+struct AuthenticatorError {
+  AuthenticatorErrorKind kind = AuthenticatorErrorKind::kUnavailable;
+  std::string message;
+  std::optional<uint32_t> tries_left;
+  std::optional<uint32_t> recovery_seconds;
+};
+
+struct GetAssertionOptions {
+  std::string rp_id;
+  Bytes client_data_hash;
+  std::vector<Bytes> allow_credentials;  // in order of preference
+  bool require_user_verification = true;
+};
+
+struct AssertionOutput {
+  Bytes credential_id;
+  Bytes authenticator_data;
+  Bytes signature;
+  std::optional<Bytes> user_handle;
+};
+
+// How an authenticator talks to the person in front of it.
+class UserInterface {
+ public:
+  virtual ~UserInterface() = default;
+  // Asks for a PIN without echo. nullopt: no answer (treated as a failure).
+  virtual std::optional<SecretBytes> AskSecret(const std::string& prompt) = 0;
+  virtual void Info(const std::string& message) = 0;
+  virtual void Error(const std::string& message) = 0;
+};
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual Result<AssertionOutput, AuthenticatorError> GetAssertion(
+      const GetAssertionOptions& options) = 0;
+};
+
+}  // namespace tpmauthn::webauthn
