@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""pam_tpmauthn.so under real setuid programs: sudo, su and console login.
+
+Everything runs in a private mount namespace (unshare -m) where a temporary
+pam.d, sudoers, passwd and group are bind-mounted over /etc, and tmpfs hides
+/run and /var/log (sudo timestamps, utmp, wtmp, btmp, lastlog), so the host's
+files are never touched. A test user (uid 4242) exists only in that namespace.
+swtpm runs on a unix socket in a temporary directory and is stopped by PID.
+
+usage: setuid_consumers_test.py TPMAUTHN PAM_MODULE     (as root; exit 77 = skipped)
+"""
+import os
+import pty
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+tpmauthn, module = sys.argv[1], sys.argv[2]
+if os.geteuid() != 0:
+    print("skipped: needs root (mount namespaces, setuid programs)")
+    sys.exit(77)
+for tool in ("sudo", "su", "login", "unshare", "setpriv", "swtpm"):
+    if not shutil.which(tool):
+        print(f"FAIL: {tool} is not installed (scripts/install-deps.sh installs it)")
+        sys.exit(1)
+
+failures = []
+passed = 0
+USER, UID = "tpmtest", 4242
+OTHER, OTHER_UID = "tpmother", 4243
+PIN = "2580"
+RP = "pam://setuid-test"
+
+
+def check(name, condition, detail=""):
+    global passed
+    if condition:
+        passed += 1
+        print(f"ok: {name}")
+    else:
+        failures.append(f"{name}: {detail}")
+
+
+def namespace_script(tmp, command):
+    mounts = [
+        f"mount --bind {tmp}/pam.d /etc/pam.d",
+        f"mount --bind {tmp}/sudoers /etc/sudoers",
+        f"mount --bind {tmp}/passwd /etc/passwd",
+        f"mount --bind {tmp}/group /etc/group",
+        "mount -t tmpfs -o mode=755 tmpfs /run",
+        "mount -t tmpfs -o mode=755 tmpfs /var/log",
+    ]
+    # Mount changes stay inside this namespace; --propagation private is unshare's default.
+    return " && ".join(mounts) + f" && {command}"
+
+
+def run_in_namespace(tmp, command, stdin_text):
+    p = subprocess.run(["unshare", "-m", "sh", "-c", namespace_script(tmp, command)],
+                       input=stdin_text, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_in_pty(tmp, command, answers, timeout=30):
+    """Runs in the namespace on a pseudo-terminal; when the screen shows a
+    prompt from `answers` (a list of (expected_text, reply)), types the reply."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp("unshare", ["unshare", "-m", "sh", "-c", namespace_script(tmp, command)])
+    screen = b""
+    pending = list(answers)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            screen += data
+        if pending and pending[0][0].encode() in screen:
+            expected, reply = pending.pop(0)
+            screen += b"<<" + expected.encode() + b">>"
+            os.write(fd, (reply + "\n").encode())
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return screen.decode(errors="replace")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    os.chmod(tmp, 0o755)
+    tpm_dir = os.path.join(tmp, "tpm")
+    os.mkdir(tpm_dir)
+    sock = os.path.join(tpm_dir, "sock")
+    swtpm = subprocess.Popen(
+        ["swtpm", "socket", "--tpm2", "--server", f"type=unixio,path={sock}",
+         "--ctrl", f"type=unixio,path={sock}.ctrl", "--tpmstate", f"dir={tpm_dir}",
+         "--flags", "not-need-init,startup-clear"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(sock)
+                s.close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        creds, keys, state = (os.path.join(tmp, n) for n in ("credentials", "keys", "state"))
+        open(creds, "w").write("# setuid test credentials\n")
+        os.chmod(creds, 0o644)
+        base = [tpmauthn, "--tcti", f"swtpm:path={sock}", "--store", keys, "--credentials", creds]
+        r, w = os.pipe()
+        os.write(w, (PIN + "\n").encode())
+        os.close(w)
+        p = subprocess.run(base + ["enroll", USER, "--label", "setuid test key", "--rp-id", RP,
+                                   "--origin", RP, "--pin-fd", "3"],
+                           pass_fds=(r,), preexec_fn=lambda: os.dup2(r, 3),
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        os.close(r)
+        check("enroll the test user", p.returncode == 0, p.stderr)
+
+        args = (f"credentials={creds} store={keys} state={state} tcti=swtpm:path={sock} "
+                f"rp_id={RP} origin={RP}")
+        os.mkdir(os.path.join(tmp, "pam.d"))
+        # sudo reads answers from stdin: two tries, so a wrong PIN shows the tries left and
+        # the second prompt meets end of input. su and login: one try (PAM_MAXTRIES).
+        # At most 3 wrong PINs are used in all, swtpm's lockout threshold.
+        for service, tries in (("sudo", 2), ("su", 1), ("login", 1), ("other", 1)):
+            with open(os.path.join(tmp, "pam.d", service), "w") as f:
+                f.write(f"auth required {module} {args} max_tries={tries}\n"
+                        "account required pam_permit.so\n"
+                        "session required pam_permit.so\n"
+                        "password required pam_deny.so\n")
+        with open(os.path.join(tmp, "sudoers"), "w") as f:
+            f.write("Defaults !lecture, timestamp_timeout=0, passwd_tries=1, !fqdn\n"
+                    f"root ALL=(ALL:ALL) ALL\n{USER} ALL=(ALL:ALL) ALL\n")
+        os.chmod(os.path.join(tmp, "sudoers"), 0o440)
+        shutil.copy("/etc/passwd", os.path.join(tmp, "passwd"))
+        shutil.copy("/etc/group", os.path.join(tmp, "group"))
+        with open(os.path.join(tmp, "passwd"), "a") as f:
+            f.write(f"{USER}:x:{UID}:{UID}:tpmauthn test:{tmp}:/bin/sh\n"
+                    f"{OTHER}:x:{OTHER_UID}:{OTHER_UID}:tpmauthn other:{tmp}:/bin/sh\n")
+        with open(os.path.join(tmp, "group"), "a") as f:
+            f.write(f"{USER}:x:{UID}:\n{OTHER}:x:{OTHER_UID}:\n")
+
+        as_user = f"setpriv --reuid={UID} --regid={UID} --clear-groups"
+        # sudo: the real setuid binary, run by the unprivileged test user.
+        rc, out, err = run_in_namespace(tmp, f"{as_user} sudo -S -u root id -u", PIN + "\n")
+        check("sudo with the right PIN runs the command as root", rc == 0 and out.strip() == "0",
+              f"rc={rc} out={out!r} err={err!r}")
+        check("sudo showed the PIN prompt with the credential's label",
+              "PIN for setuid test key" in err, err)
+        rc, out, err = run_in_namespace(tmp, f"{as_user} sudo -S -u root id -u", "0000\n")
+        check("sudo with a wrong PIN is refused", rc != 0 and out.strip() != "0",
+              f"rc={rc} out={out!r} err={err!r}")
+        check("sudo relays the tries left", "tries left" in err, err)
+        rc, out, err = run_in_namespace(tmp, f"{as_user} sudo -S -u root id -u", "\n")
+        check("sudo with an empty PIN is refused", rc != 0 and out.strip() != "0",
+              f"rc={rc} out={out!r}")
+
+        # su: another unprivileged user becomes the test user with the test user's PIN.
+        as_other = f"setpriv --reuid={OTHER_UID} --regid={OTHER_UID} --clear-groups"
+        screen = run_in_pty(tmp, f"{as_other} su {USER} -c 'echo SU-UID=$(id -u)'",
+                            [("PIN for", PIN)])
+        check("su with the right PIN gives a shell as the user", f"SU-UID={UID}" in screen, screen)
+        screen = run_in_pty(tmp, f"{as_other} su {USER} -c 'echo SU-UID=$(id -u)'",
+                            [("PIN for", "9999")])
+        check("su with a wrong PIN is refused", f"SU-UID={UID}" not in screen
+              and ("exhausted maximum number of retries" in screen or "failure" in screen.lower()),
+              screen)
+
+        # login: the console login program on a pseudo-terminal.
+        screen = run_in_pty(tmp, f"login {USER}",
+                            [("PIN for", PIN), ("$", "echo LOGIN-UID=$(id -u); exit")])
+        check("login with the right PIN gives a shell", f"LOGIN-UID={UID}" in screen, screen)
+        screen = run_in_pty(tmp, f"login {USER}", [("PIN for", "8888")], timeout=15)
+        check("login with a wrong PIN is refused", f"LOGIN-UID={UID}" not in screen
+              and ("incorrect" in screen.lower() or "maximum number of tries" in screen.lower()),
+              screen)
+    finally:
+        swtpm.send_signal(signal.SIGTERM)
+        swtpm.wait(timeout=10)
+
+for f in failures:
+    print("FAIL:", f)
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
