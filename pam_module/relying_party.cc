@@ -141,7 +141,8 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
             return Decide(Outcome::kMaxTries, std::to_string(attempt) + " wrong PINs for " + user);
           }
           env.ui.Error(e.tries_left ? "Wrong PIN. " + std::to_string(*e.tries_left) +
-                                          " tries left before the TPM locks out."
+                                          (*e.tries_left == 1 ? " try" : " tries") +
+                                          " left before the TPM locks out."
                                     : "Wrong PIN.");
           continue;
         case AuthenticatorErrorKind::kLockout:

@@ -72,7 +72,22 @@ echo "   verdict:"
 t verify "$work/auth-doc.json" | sed 's/^/   /'
 
 echo
-echo "4. The same login with a wrong PIN:"
+echo "4. The same through PAM: pam_tpmauthn.so under pamtester (pam_wrapper keeps /etc/pam.d untouched):"
+mkdir "$work/pam.d"
+echo "auth required $root/$build/pam_module/pam_tpmauthn.so credentials=$work/credentials store=$work/keys state=$work/state tcti=swtpm:path=$work/tpm/sock rp_id=$rp origin=$rp max_tries=1 cue" \
+  > "$work/pam.d/tpmauthn-demo"
+echo "auth required pam_deny.so" > "$work/pam.d/other"
+pam() {
+  LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$work/pam.d" \
+    pamtester -v tpmauthn-demo demo authenticate 2>&1 | sed 's/^/   /'
+}
+echo "   right PIN:"
+pam <<<"2468"
+echo "   wrong PIN:"
+pam <<<"1357" || true
+
+echo
+echo "5. The same login through the CLI with a wrong PIN:"
 set +e
 t assert --rp-id "$rp" --origin "$rp" --challenge "$(b64url)" --user demo --pin-fd 3 \
   3<<<"1357" >/dev/null 2>"$work/wrong.txt"

@@ -220,7 +220,8 @@ TpmError TpmAuthenticator::Annotate(TpmError error) {
                         ? "wrong PIN; the TPM is now locked out and allows one more try after " +
                               std::to_string(status->interval_seconds) + " seconds"
                         : "wrong PIN (" + std::to_string(status->tries_left()) +
-                              " tries left before the TPM locks out)";
+                              (status->tries_left() == 1 ? " try" : " tries") +
+                              " left before the TPM locks out)";
   } else {
     error.recovery_seconds = status->interval_seconds;
     error.message = "the TPM is in dictionary-attack lockout; it allows one more try after " +
