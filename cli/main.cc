@@ -7,22 +7,59 @@
 
 #include "cli/credential_commands.h"
 #include "cli/exit_codes.h"
+#include "cli/remote_commands.h"
 #include "cli/tpm_commands.h"
 #include "cli/verify_command.h"
 #include "config/options.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+namespace {
+
+// root: the system store and file; anyone else: their own, under $HOME from
+// passwd. $TPMAUTHN_STORE (set by `tpmauthn ssh` for its askpass) wins.
+std::string Home() {
+  struct passwd* pw = ::getpwuid(::geteuid());
+  return pw && pw->pw_dir ? pw->pw_dir : "/";
+}
+
+std::string DefaultStore() {
+  if (const char* env = std::getenv("TPMAUTHN_STORE"); env && *env) return env;
+  if (::geteuid() == 0) return tpmauthn::config::kDefaultStore;
+  return Home() + "/.local/share/tpmauthn/keys";
+}
+
+std::string DefaultCredentials() {
+  if (::geteuid() == 0) return tpmauthn::config::kDefaultCredentials;
+  return Home() + "/.config/tpmauthn/credentials";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace tpmauthn::cli;
   // tpm2-tss logs its own errors to stderr; tpmauthn reports each failure as
   // one line instead. Set TSS2_LOG yourself to see the library's messages.
   ::setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
+  // Started by ssh as its SSH_ASKPASS (see `tpmauthn ssh`): argv[1] is the prompt.
+  if (const char* askpass_mode = std::getenv("TPMAUTHN_ASKPASS");
+      askpass_mode && std::string(askpass_mode) == "1" && argc == 2) {
+    TpmArgs tpm{std::nullopt, DefaultStore()};
+    try {
+      return RunSshAskpass(tpm, argv[1], std::cout, std::cerr);
+    } catch (const std::exception& e) {
+      std::cerr << "tpmauthn: ssh-askpass: internal error: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
   CLI::App app{"tpmauthn — TPM-backed WebAuthn platform authenticator and verifier"};
   app.set_version_flag("--version", "tpmauthn " TPMAUTHN_VERSION);
   app.require_subcommand(1);
 
-  CredentialFileArgs file{tpmauthn::config::kDefaultCredentials};
+  CredentialFileArgs file{DefaultCredentials()};
   app.add_option("--credentials", file.path, "credentials file")->capture_default_str();
-  TpmArgs tpm{std::nullopt, tpmauthn::config::kDefaultStore};
+  TpmArgs tpm{std::nullopt, DefaultStore()};
   app.add_option("--tcti", tpm.tcti, "TPM connection (default: $TPMAUTHN_TCTI, then tpm2-tss's)");
   app.add_option("--store", tpm.store, "key store directory")->capture_default_str();
 
@@ -47,6 +84,22 @@ int main(int argc, char** argv) {
   assert_cmd->add_option("--credential", assert_args.credential, "base64url credential id");
   assert_cmd->add_option("--pin-fd", assert_args.pin_fd, "read the PIN from this descriptor");
   assert_cmd->add_flag("--json", assert_args.json, "print AuthenticationResponseJSON (default)");
+
+  RespondArgs respond_args;
+  CLI::App* respond = app.add_subcommand(
+      "respond", "Answer a remote-login request (from an SSH prompt) with this computer's TPM");
+  respond->add_option("--origin", respond_args.origin, "the server you are signing in to, "
+                                                       "e.g. ssh://server.example")->required();
+  respond->add_option("REQUEST", respond_args.request, "the tpmauthn-request-v1 line (default: stdin)");
+  respond->add_option("--pin-fd", respond_args.pin_fd, "read the PIN from this descriptor");
+
+  // Everything after "ssh" goes to ssh unchanged, in order.
+  CLI::App* ssh = app.add_subcommand("ssh", "Run ssh; answer tpmauthn sign-in requests with the TPM");
+  ssh->prefix_command();
+
+  std::string askpass_prompt;
+  CLI::App* askpass = app.add_subcommand("ssh-askpass", "SSH_ASKPASS helper used by tpmauthn ssh");
+  askpass->add_option("PROMPT", askpass_prompt)->required();
 
   bool status_json = false;
   CLI::App* status = app.add_subcommand("status", "TPM, SRK, lockout and key store health");
@@ -113,6 +166,9 @@ int main(int argc, char** argv) {
     if (enroll->parsed()) return RunEnroll(tpm, file, enroll_args, std::cout, std::cerr);
     if (assert_cmd->parsed()) return RunAssert(tpm, assert_args, std::cout, std::cerr);
     if (status->parsed()) return RunStatus(tpm, status_json, std::cout, std::cerr);
+    if (respond->parsed()) return RunRespond(tpm, respond_args, std::cout, std::cerr);
+    if (askpass->parsed()) return RunSshAskpass(tpm, askpass_prompt, std::cout, std::cerr);
+    if (ssh->parsed()) return RunSsh(tpm, ssh->remaining(), std::cerr);
     if (add->parsed()) return RunAdd(file, add_args, std::cout, std::cerr);
     if (import->parsed()) return RunImportU2f(file, import_args, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 // pam_tpmauthn.so — PAM glue: options, user, conversation and syslog in; the
 // relying party (relying_party.cc) decides; one function maps its decision to
-// a PAM code. Every entry point is noexcept and catches everything; no path
+// a PAM code. No exception leaves an entry point; no path
 // but a verified assertion returns PAM_SUCCESS, and no error path returns
 // PAM_SUCCESS or PAM_IGNORE.
 #include <security/pam_ext.h>
@@ -87,6 +87,14 @@ class Conversation : public webauthn::UserInterface {
     std::free(response);
     return out;
   }
+  std::optional<std::string> AskText(const std::string& prompt) override {
+    pam_response* response = Converse(PAM_PROMPT_ECHO_ON, prompt);
+    if (!response) return std::nullopt;
+    std::optional<std::string> out;
+    if (response->resp) out = std::string(response->resp);
+    Discard(response);
+    return out;
+  }
   void Info(const std::string& message) override { Discard(Converse(PAM_TEXT_INFO, message)); }
   void Error(const std::string& message) override { Discard(Converse(PAM_ERROR_MSG, message)); }
 
@@ -152,6 +160,8 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
     return ToPamCode(Outcome::kUnavailable, false);
   }
 
+  const char* rhost = nullptr;
+  pam_get_item(pamh, PAM_RHOST, reinterpret_cast<const void**>(&rhost));
   SyslogLogger log(pamh, options->debug);
   Conversation conversation(pamh);
   const std::string prompt = options->prompt.value_or("PIN for %s: ");
@@ -165,6 +175,7 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
         return std::unique_ptr<webauthn::Authenticator>(std::move(*opened));
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
+      rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,
   };
   Decision decision = pam::Authenticate(*options, user, env);
   const int code = ToPamCode(decision.outcome, options->nouserok);
@@ -181,13 +192,15 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
 }  // namespace tpmauthn::pam
 
 // Everything is built with -fvisibility=hidden; only these four are exported
-// (and the version script keeps it that way).
+// (and the version script keeps it that way). <security/pam_modules.h>
+// declares them without noexcept, so the definitions cannot add it; instead
+// pam_sm_authenticate catches everything and the others cannot throw.
 #define TPMAUTHN_PAM_EXPORT extern "C" __attribute__((visibility("default")))
 
 extern "C" {
 
 TPMAUTHN_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, int argc,
-                                   const char** argv) noexcept {
+                                   const char** argv) {
   try {
     return tpmauthn::pam::AuthenticateWithPam(pamh, argc, argv);
   } catch (const std::exception& e) {
@@ -199,16 +212,16 @@ TPMAUTHN_PAM_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int /*flags*/, i
 }
 
 // An auth-only module sets no credentials.
-TPMAUTHN_PAM_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) noexcept {
+TPMAUTHN_PAM_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) {
   return PAM_SUCCESS;
 }
 
 // Not an account or password module: let the rest of those stacks decide.
-TPMAUTHN_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t*, int, int, const char**) noexcept {
+TPMAUTHN_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t*, int, int, const char**) {
   return PAM_IGNORE;
 }
 
-TPMAUTHN_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t*, int, int, const char**) noexcept {
+TPMAUTHN_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t*, int, int, const char**) {
   return PAM_IGNORE;
 }
 

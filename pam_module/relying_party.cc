@@ -11,6 +11,7 @@
 #include "config/credential_file.h"
 #include "config/privileges.h"
 #include "config/safe_file.h"
+#include "pam_module/remote_authenticator.h"
 #include "webauthn/assertion_verifier.h"
 #include "webauthn/base64url.h"
 #include "webauthn/client_data.h"
@@ -97,26 +98,35 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   }
   const std::string origin = options.origin.value_or(config::DefaultOrigin());
   const std::string rp_id = options.rp_id.value_or(origin);
-  if (options.mode == config::Mode::kRemote) {
-    return Decide(Outcome::kUnavailable, "mode=remote is not available in this version");
-  }
-  std::vector<const config::Credential*> usable;
-  std::vector<Bytes> allow;
-  for (const config::Credential& c : *credentials) {
-    if (c.kind != config::AuthenticatorKind::kTpm || c.id.empty()) continue;
-    if ((c.rp_id && *c.rp_id != rp_id) || (c.origin && *c.origin != origin)) continue;
-    if (!env.has_local_key(c.id)) continue;  // enrolled on another machine
-    usable.push_back(&c);
-    allow.push_back(c.id);
-  }
+  auto select = [&](config::AuthenticatorKind kind, bool need_local_key) {
+    std::vector<const config::Credential*> out;
+    for (const config::Credential& c : *credentials) {
+      if (c.kind != kind || c.id.empty()) continue;
+      if ((c.rp_id && *c.rp_id != rp_id) || (c.origin && *c.origin != origin)) continue;
+      if (need_local_key && !env.has_local_key(c.id)) continue;  // enrolled elsewhere
+      out.push_back(&c);
+    }
+    return out;
+  };
+  std::vector<const config::Credential*> local = select(config::AuthenticatorKind::kTpm, true);
+  bool remote = options.mode == config::Mode::kRemote ||
+                (options.mode == config::Mode::kAuto && (env.remote_host || local.empty()));
+  std::vector<const config::Credential*> usable =
+      remote ? select(config::AuthenticatorKind::kRemote, false) : local;
   if (usable.empty()) {
-    return Decide(Outcome::kUnavailable, user + " has no credential for " + rp_id +
-                                             " whose key is on this machine");
+    return Decide(Outcome::kUnavailable,
+                  user + " has no " + (remote ? "remote credential" : "credential with a key on this machine") +
+                      " for " + rp_id + " (origin " + origin + ")");
   }
+  std::vector<Bytes> allow;
+  for (const config::Credential* c : usable) allow.push_back(c->id);
   if (auto ok = EnsureStateDirectory(options.state); !ok) {
     return Decide(Outcome::kUnavailable, ok.error().message);
   }
-  auto authenticator = env.open_authenticator();
+  AuthenticatorResult authenticator =
+      remote ? AuthenticatorResult(std::unique_ptr<webauthn::Authenticator>(
+                   std::make_unique<RemoteAuthenticator>(env.ui)))
+             : env.open_authenticator();
   if (!authenticator) return Decide(Outcome::kUnavailable, authenticator.error().message);
   const bool uv_required = options.uv == config::UvPolicy::kRequired;
   const config::CounterStore counters(options.state);
@@ -127,10 +137,12 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
       return Decide(Outcome::kUnavailable, "the kernel random generator failed");
     }
     const std::string client_data = webauthn::SerializeClientData(webauthn::kTypeGet, challenge, origin);
-    if (options.cue && attempt == 1) env.ui.Info("Using this computer's TPM to verify you.");
+    if (options.cue && attempt == 1 && !remote) {
+      env.ui.Info("Using this computer's TPM to verify you.");
+    }
     const auto started = std::chrono::steady_clock::now();
     auto answer = (*authenticator)->GetAssertion(
-        {rp_id, webauthn::Sha256(webauthn::AsBytes(client_data)), allow, uv_required});
+        {rp_id, challenge, webauthn::Sha256(webauthn::AsBytes(client_data)), allow, uv_required});
     if (!answer) {
       const webauthn::AuthenticatorError& e = answer.error();
       switch (e.kind) {
@@ -180,7 +192,8 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
     expected.require_user_verification = uv_required || used->require_uv;
     const webauthn::AssertionResponse response{
         {webauthn::Base64UrlEncode(answer->credential_id), answer->credential_id, "public-key"},
-        Bytes(client_data.begin(), client_data.end()),
+        answer->client_data_json ? *answer->client_data_json
+                                 : Bytes(client_data.begin(), client_data.end()),
         answer->authenticator_data,
         answer->signature,
         answer->user_handle};

@@ -46,6 +46,8 @@ struct Environment {
   std::function<AuthenticatorResult()> open_authenticator;
   // Whether this machine's key store holds `credential_id`.
   std::function<bool(webauthn::ByteView credential_id)> has_local_key;
+  // PAM_RHOST: set when the user comes in over the network (sshd).
+  std::optional<std::string> remote_host;
 };
 
 // The user's credentials from the central file and, with user_credentials,
@@ -56,6 +58,11 @@ config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
 
 // The whole authentication. Never returns kSuccess unless an assertion from
 // one of `user`'s credentials passed every check and its counter was stored.
+//
+// Local mode uses the user's `tpm` credentials whose keys are in this
+// machine's store; remote mode uses their `remote` credentials and asks the
+// client over the conversation (RemoteAuthenticator). mode=auto picks remote
+// when PAM_RHOST is set or none of the user's credentials has a key here.
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env);
 
 }  // namespace tpmauthn::pam

@@ -15,6 +15,8 @@ packages=(
   swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
   # real PAM consumers, driven in a private mount namespace; nm for the export check
   sudo login util-linux binutils
+  # SSH end-to-end test (installed without starting a system sshd: see below)
+  openssh-client openssh-server
   # docs
   scdoc
 )
@@ -36,4 +38,12 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# Packages such as openssh-server start their service on install; the tests run
+# their own sshd on 127.0.0.1, so keep the system one from starting.
+policy=/usr/sbin/policy-rc.d
+created_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && created_policy=1
+fi
+trap '[ -n "$created_policy" ] && rm -f "$policy"' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

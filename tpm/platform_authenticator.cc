@@ -91,7 +91,7 @@ PlatformAuthenticator::GetAssertion(const webauthn::GetAssertionOptions& options
   pin.Wipe();
   if (!made) return ToAuthenticatorError(made.error());
   return webauthn::AssertionOutput{made->credential_id, made->authenticator_data,
-                                   made->signature, made->user_handle};
+                                   made->signature, made->user_handle, std::nullopt};
 }
 
 }  // namespace tpmauthn::tpm

@@ -33,7 +33,8 @@ struct AuthenticatorError {
 
 struct GetAssertionOptions {
   std::string rp_id;
-  Bytes client_data_hash;
+  Bytes challenge;         // the RP's challenge (remote authenticators build their own client data)
+  Bytes client_data_hash;  // SHA-256 of the RP's clientDataJSON for local authenticators
   std::vector<Bytes> allow_credentials;  // in order of preference
   bool require_user_verification = true;
 };
@@ -43,6 +44,10 @@ struct AssertionOutput {
   Bytes authenticator_data;
   Bytes signature;
   std::optional<Bytes> user_handle;
+  // Set by authenticators whose client built its own clientDataJSON (remote
+  // mode: the user's machine, with the origin it connected to). The relying
+  // party verifies it like any other.
+  std::optional<Bytes> client_data_json;
 };
 
 // How an authenticator talks to the person in front of it.
@@ -51,6 +56,8 @@ class UserInterface {
   virtual ~UserInterface() = default;
   // Asks for a PIN without echo. nullopt: no answer (treated as a failure).
   virtual std::optional<SecretBytes> AskSecret(const std::string& prompt) = 0;
+  // Asks for a non-secret answer with echo on (a remote authenticator's reply).
+  virtual std::optional<std::string> AskText(const std::string& prompt) = 0;
   virtual void Info(const std::string& message) = 0;
   virtual void Error(const std::string& message) = 0;
 };

@@ -61,13 +61,9 @@ with tempfile.TemporaryDirectory() as tmp:
                 p = subprocess.run(base + args, capture_output=True, text=True, timeout=60,
                                    stdin=subprocess.DEVNULL)
                 return p.returncode, p.stdout, p.stderr
-            r, w = os.pipe()
-            os.write(w, (pin + "\n").encode())
-            os.close(w)
-            p = subprocess.run(base + args, capture_output=True, text=True, timeout=60,
-                               stdin=subprocess.DEVNULL, pass_fds=(r,),
-                               preexec_fn=lambda: os.dup2(r, 3))
-            os.close(r)
+            # The PIN goes to descriptor 3 through a shell redirection.
+            p = subprocess.run(["sh", "-c", 'exec "$@" 3<&0', "sh"] + base + args,
+                               input=pin + "\n", capture_output=True, text=True, timeout=60)
             return p.returncode, p.stdout, p.stderr
 
         rc, out, err = run(["status", "--json"])

@@ -120,14 +120,10 @@ with tempfile.TemporaryDirectory() as tmp:
         open(creds, "w").write("# setuid test credentials\n")
         os.chmod(creds, 0o644)
         base = [tpmauthn, "--tcti", f"swtpm:path={sock}", "--store", keys, "--credentials", creds]
-        r, w = os.pipe()
-        os.write(w, (PIN + "\n").encode())
-        os.close(w)
-        p = subprocess.run(base + ["enroll", USER, "--label", "setuid test key", "--rp-id", RP,
-                                   "--origin", RP, "--pin-fd", "3"],
-                           pass_fds=(r,), preexec_fn=lambda: os.dup2(r, 3),
-                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        os.close(r)
+        p = subprocess.run(["sh", "-c", 'exec "$@" 3<&0', "sh"] + base +
+                           ["enroll", USER, "--label", "setuid test key", "--rp-id", RP,
+                            "--origin", RP, "--pin-fd", "3"],
+                           input=PIN + "\n", capture_output=True, text=True)
         check("enroll the test user", p.returncode == 0, p.stderr)
 
         args = (f"credentials={creds} store={keys} state={state} tcti=swtpm:path={sock} "

@@ -1,0 +1,36 @@
+// The client side of remote (SSH) mode:
+//   tpmauthn respond --origin ssh://HOST [REQUEST]   answer a request by hand
+//   tpmauthn ssh [ssh arguments]                      ssh with tpmauthn as SSH_ASKPASS
+//   tpmauthn ssh-askpass PROMPT                       the askpass itself
+// The origin always comes from the host the user connects to (or types),
+// never from the request, so a request relayed by another server yields an
+// answer the real server rejects.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/tpm_commands.h"
+
+namespace tpmauthn::cli {
+
+struct RespondArgs {
+  std::string origin;
+  std::optional<std::string> request;  // else read one line from stdin
+  std::optional<int> pin_fd;
+};
+int RunRespond(const TpmArgs& tpm, const RespondArgs& args, std::ostream& out, std::ostream& err);
+
+// As SSH_ASKPASS: a tpmauthn request is answered with the local TPM (PIN asked
+// on /dev/tty; origin from $TPMAUTHN_SSH_ORIGIN); any other prompt is shown on
+// /dev/tty and the user's answer printed unchanged.
+int RunSshAskpass(const TpmArgs& tpm, const std::string& prompt, std::ostream& out,
+                  std::ostream& err);
+
+// Runs OpenSSH's ssh with tpmauthn as its askpass and the origin of the host
+// `ssh -G` resolves the destination to. Returns ssh's exit status.
+int RunSsh(const TpmArgs& tpm, const std::vector<std::string>& ssh_args, std::ostream& err);
+
+}  // namespace tpmauthn::cli

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""SSH login with the client's own TPM credential through real OpenSSH.
+
+Server: /usr/sbin/sshd, started by absolute path through a symlink named
+tpmauthn-sshd (so its PAM service is "tpmauthn-sshd"), on 127.0.0.1 with its
+own config and host key, AuthenticationMethods keyboard-interactive, inside a
+private mount namespace where a temporary pam.d, passwd and group are
+bind-mounted and tmpfs hides /run and /var/log. The server has no TPM.
+Client: its own swtpm and key store; `tpmauthn ssh` on a pseudo-terminal.
+Faulty clients (a flipped byte, a replayed reply, another origin, another
+user's credential) are SSH_ASKPASS scripts around `tpmauthn respond`.
+sshd and swtpm are stopped by PID.
+
+usage: ssh_test.py TPMAUTHN PAM_MODULE     (as root; exit 77 = skipped)
+"""
+import base64
+import os
+import pty
+import select
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+tpmauthn, module = sys.argv[1], sys.argv[2]
+if os.geteuid() != 0:
+    print("skipped: needs root (mount namespace, sshd)")
+    sys.exit(77)
+for tool in ("/usr/sbin/sshd", "ssh", "unshare", "swtpm", "ssh-keygen"):
+    if not shutil.which(tool) and not os.path.exists(tool):
+        print(f"FAIL: {tool} is not installed (scripts/install-deps.sh installs it)")
+        sys.exit(1)
+
+USER, UID = "tpmssh", 4252
+OTHER = "tpmssh2"
+PIN, OTHER_PIN = "3690", "1470"
+RP = "ssh-test.example"
+ORIGIN = "ssh://127.0.0.1"
+failures = []
+passed = 0
+
+
+def check(name, condition, detail=""):
+    global passed
+    if condition:
+        passed += 1
+        print(f"ok: {name}")
+    else:
+        failures.append(f"{name}: {detail[-2000:]}")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for_socket(path=None, port=None, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if path:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(path)
+            else:
+                s = socket.create_connection(("127.0.0.1", port), timeout=1)
+            s.close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def run_pty(argv, env, answers, timeout=30):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, env)
+    screen, pending, deadline = b"", list(answers), time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            screen += data
+        if pending and pending[0][0].encode() in screen:
+            os.write(fd, (pending.pop(0)[1] + "\n").encode())
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return screen.decode(errors="replace")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    os.chmod(tmp, 0o755)
+    srv, cli = os.path.join(tmp, "server"), os.path.join(tmp, "client")
+    os.makedirs(srv)
+    os.makedirs(os.path.join(cli, "tpm"))
+    sock = os.path.join(cli, "tpm", "sock")
+    swtpm = subprocess.Popen(
+        ["swtpm", "socket", "--tpm2", "--server", f"type=unixio,path={sock}",
+         "--ctrl", f"type=unixio,path={sock}.ctrl", "--tpmstate", f"dir={cli}/tpm",
+         "--flags", "not-need-init,startup-clear"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sshd = None
+    try:
+        wait_for_socket(path=sock)
+        client = [tpmauthn, "--tcti", f"swtpm:path={sock}", "--store", f"{cli}/keys",
+                  "--credentials", f"{cli}/credentials"]
+
+        def enroll(user, pin):
+            return subprocess.run(client + ["enroll", user, "--label", f"{user}'s laptop", "--rp-id",
+                                            RP, "--origin", ORIGIN, "--pin-fd", "0", "--json"],
+                                  input=pin + "\n", capture_output=True, text=True)
+
+        # Step 1 (client): enroll for the server; step 2 (server): add after §7.1 checks.
+        server_creds = os.path.join(srv, "credentials")
+        open(server_creds, "w").write("# server credentials\n")
+        os.chmod(server_creds, 0o644)
+        for user, pin in ((USER, PIN), (OTHER, OTHER_PIN)):
+            p = enroll(user, pin)
+            check(f"client enrolls {user} for the server", p.returncode == 0, p.stderr)
+            open(f"{cli}/{user}.json", "w").write(p.stdout)
+            p = subprocess.run([tpmauthn, "--credentials", server_creds, "add", user,
+                                f"{cli}/{user}.json", "--rp-id", RP, "--origin", ORIGIN],
+                               capture_output=True, text=True)
+            check(f"server adds {user}'s registration", p.returncode == 0, p.stderr)
+
+        # The server: sshd in a private mount namespace.
+        port = free_port()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{srv}/hostkey"],
+                       check=True)
+        os.symlink("/usr/sbin/sshd", f"{srv}/tpmauthn-sshd")
+        with open(f"{srv}/sshd_config", "w") as f:
+            f.write(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {srv}/hostkey
+PidFile {srv}/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+AuthenticationMethods keyboard-interactive
+PermitRootLogin no
+StrictModes no
+PrintMotd no
+LogLevel VERBOSE
+""")
+        os.mkdir(f"{srv}/pam.d")
+        args = (f"mode=remote credentials={server_creds} state={srv}/state rp_id={RP} "
+                f"origin={ORIGIN}")
+        with open(f"{srv}/pam.d/tpmauthn-sshd", "w") as f:
+            f.write(f"auth required {module} {args}\naccount required pam_permit.so\n"
+                    "session required pam_permit.so\npassword required pam_deny.so\n")
+        with open(f"{srv}/pam.d/other", "w") as f:
+            f.write("auth required pam_deny.so\naccount required pam_deny.so\n")
+        shutil.copy("/etc/passwd", f"{srv}/passwd")
+        shutil.copy("/etc/group", f"{srv}/group")
+        with open(f"{srv}/passwd", "a") as f:
+            f.write(f"{USER}:x:{UID}:{UID}::{tmp}:/bin/sh\n{OTHER}:x:{UID + 1}:{UID + 1}::{tmp}:/bin/sh\n")
+        with open(f"{srv}/group", "a") as f:
+            f.write(f"{USER}:x:{UID}:\n{OTHER}:x:{UID + 1}:\n")
+        script = " && ".join([
+            f"mount --bind {srv}/pam.d /etc/pam.d",
+            f"mount --bind {srv}/passwd /etc/passwd",
+            f"mount --bind {srv}/group /etc/group",
+            "mount -t tmpfs -o mode=755 tmpfs /run",
+            "mount -t tmpfs -o mode=755 tmpfs /var/log",
+            "mkdir -p /run/sshd",
+            f"exec {srv}/tpmauthn-sshd -D -e -f {srv}/sshd_config"])
+        sshd_log = open(f"{srv}/sshd.log", "w")
+        sshd = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=sshd_log,
+                                stderr=subprocess.STDOUT)
+        check("sshd listens on 127.0.0.1", wait_for_socket(port=port), open(f"{srv}/sshd.log").read())
+
+        ssh_opts = ["-p", str(port), "-o", "StrictHostKeyChecking=no", "-o",
+                    "UserKnownHostsFile=/dev/null", "-o", "PreferredAuthentications=keyboard-interactive",
+                    "-o", "NumberOfPasswordPrompts=1", "-o", "LogLevel=ERROR"]
+        env = dict(os.environ, TSS2_LOG="all+NONE")
+
+        # The real thing: only a PIN is typed.
+        screen = run_pty(client + ["ssh"] + ssh_opts + [f"{USER}@127.0.0.1", "echo SSH-UID=$(id -u)"],
+                         env, [("PIN for", PIN)])
+        check("tpmauthn ssh logs in with only the PIN", f"SSH-UID={UID}" in screen, screen)
+        check("the PIN prompt names the server's origin", f"signing in to {ORIGIN}" in screen, screen)
+
+        screen = run_pty(client + ["ssh"] + ssh_opts + [f"{USER}@127.0.0.1", "echo SSH-UID=$(id -u)"],
+                         env, [("PIN for", "0000")])
+        check("a wrong PIN does not log in", f"SSH-UID={UID}" not in screen, screen)
+
+        # Faulty clients: an askpass that answers through `tpmauthn respond`, then misbehaves.
+        saved = f"{cli}/saved-reply"
+        askpass = f"{cli}/fault-askpass"
+        with open(askpass, "w") as f:
+            f.write(f"""#!/usr/bin/env python3
+import base64, os, subprocess, sys
+prompt = sys.argv[1]
+mode = os.environ["FAULT"]
+tag = "tpmauthn-request-v1 "
+if tag not in prompt:
+    sys.exit(1)
+request = tag + prompt.split(tag, 1)[1].split("\\n")[0]
+if mode == "other-user":
+    # Point the request at the OTHER user's credential: the client then returns a
+    # valid assertion (right challenge, right origin) from a credential that is
+    # not the target user's.
+    import hashlib, json
+    raw = bytearray(base64.urlsafe_b64decode(request[len(tag):] + "=" * (-len(request[len(tag):]) % 4)))
+    rp_len = raw[34]
+    other_id = json.load(open("{cli}/{OTHER}.json"))["rawId"]
+    other_id = base64.urlsafe_b64decode(other_id + "=" * (-len(other_id) % 4))
+    raw = raw[:35 + rp_len] + bytes([1]) + hashlib.sha256(other_id).digest()[:8]
+    request = tag + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+origin = "ssh://evil.example" if mode == "origin" else "{ORIGIN}"
+pin = "{OTHER_PIN}" if mode in ("other-user", "other-self") else "{PIN}"
+p = subprocess.run({client!r} + ["respond", "--origin", origin, "--pin-fd", "0", request],
+                   input=pin + "\\n", capture_output=True, text=True)
+reply = p.stdout.strip()
+if mode == "record":
+    open("{saved}", "w").write(reply)
+elif mode == "replay":
+    reply = open("{saved}").read()
+elif mode == "flip":
+    tag, data = reply.split(" ")
+    raw = bytearray(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+    raw[len(raw) // 2] ^= 1
+    reply = tag + " " + base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+print(reply)
+""")
+        os.chmod(askpass, 0o755)
+
+        def ssh_with(mode, user=USER):
+            e = dict(env, SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force", FAULT=mode)
+            return subprocess.run(["ssh"] + ssh_opts + [f"{user}@127.0.0.1", "echo SSH-UID=$(id -u)"],
+                                  env=e, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                                  timeout=60)
+
+        p = ssh_with("record")
+        check("tpmauthn respond's answer logs in (and is recorded)", f"SSH-UID={UID}" in p.stdout,
+              p.stdout + p.stderr)
+        p = ssh_with("replay")
+        check("a reply replayed from an earlier session is refused",
+              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
+        p = ssh_with("flip")
+        check("a reply with one flipped byte is refused",
+              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
+        p = ssh_with("origin")
+        check("a reply made for another origin is refused",
+              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
+        p = ssh_with("other-user")
+        check("a reply from another user's credential is refused",
+              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
+        p = ssh_with("other-self", user=OTHER)
+        check("the other user logs in with that same credential as themselves",
+              f"SSH-UID={UID + 1}" in p.stdout, p.stdout + p.stderr)
+    finally:
+        if sshd:
+            sshd.send_signal(signal.SIGTERM)
+            try:
+                sshd.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                sshd.kill()
+        swtpm.send_signal(signal.SIGTERM)
+        swtpm.wait(timeout=10)
+        if failures:
+            print("--- sshd log ---")
+            print(open(f"{srv}/sshd.log").read()[-3000:] if os.path.exists(f"{srv}/sshd.log") else "")
+
+for f in failures:
+    print("FAIL:", f)
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
