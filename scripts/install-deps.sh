@@ -19,6 +19,8 @@ packages=(
   openssh-client openssh-server
   # docs
   scdoc
+  # packaging: .deb (debhelper, lintian) and .rpm (Debian's rpm)
+  debhelper dpkg-dev lintian rpm
 )
 
 if [ "$(id -u)" -ne 0 ]; then
