@@ -1,6 +1,8 @@
 // Option parsing for pam_tpmauthn and tpmauthn.conf.
 #include "config/options.h"
 
+#include "config/lines.h"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -120,10 +122,7 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
 ConfigResult<void> ApplyConfigText(Options& options, std::string_view text,
                                    std::string_view name) {
   size_t number = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  for (std::string_view line; NextLine(text, line);) {
     ++number;
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {

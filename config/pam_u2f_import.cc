@@ -1,6 +1,8 @@
 // pam-u2f authfile → tpmauthn credentials.
 #include "config/pam_u2f_import.h"
 
+#include "config/lines.h"
+
 #include <openssl/evp.h>
 
 #include "webauthn/base64url.h"
@@ -158,10 +160,7 @@ ConfigResult<std::vector<Credential>> ParsePamU2fAuthfile(std::string_view text,
                                                           const ImportSettings& settings) {
   std::vector<Credential> out;
   size_t number = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  for (std::string_view line; NextLine(text, line);) {
     ++number;
     auto where = [&] { return name + ":" + std::to_string(number) + ": "; };
     if (line.size() > kMaxLineLength * 16) return ConfigFail(where() + "line too long");

@@ -11,17 +11,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm, wait_for_socket  # noqa: E402
+checks = Checks(verbose=False)
+check = checks.check
+
+
 tpmauthn, data_dir = sys.argv[1], sys.argv[2]
-failures = []
-passed = 0
 
 
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
 
 
 def run(*args, stdin=None):
@@ -133,7 +131,4 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run("--credentials", link, "list")
     check("symlink refused", rc == 2 and "symbolic link" in err, err)
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -15,17 +15,15 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm, wait_for_socket  # noqa: E402
+checks = Checks(verbose=False)
+check = checks.check
+
+
 tpmauthn = sys.argv[1]
-failures = []
-passed = 0
 
 
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
 
 
 def b64(data):
@@ -36,20 +34,8 @@ with tempfile.TemporaryDirectory() as tmp:
     state = os.path.join(tmp, "tpm")
     os.mkdir(state)
     sock = os.path.join(state, "sock")
-    swtpm = subprocess.Popen(
-        ["swtpm", "socket", "--tpm2", "--server", f"type=unixio,path={sock}",
-         "--ctrl", f"type=unixio,path={sock}.ctrl", "--tpmstate", f"dir={state}",
-         "--flags", "not-need-init,startup-clear"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    swtpm = Swtpm(state)
     try:
-        for _ in range(500):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.01)
         creds = os.path.join(tmp, "credentials")
         open(creds, "w").write("# credentials\n")
         base = [tpmauthn, "--tcti", f"swtpm:path={sock}", "--store", os.path.join(tmp, "keys"),
@@ -140,8 +126,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check("remove deletes line and key", rc == 0 and "deleted its TPM key" in out
               and not os.listdir(os.path.join(tmp, "keys")), out + err)
     finally:
-        swtpm.send_signal(signal.SIGTERM)
-        swtpm.wait(timeout=10)
+        swtpm.stop()
 
     # No TPM at all: exit 3 with one line.
     p = subprocess.run([tpmauthn, "--tcti", f"swtpm:path={tmp}/nonexistent", "--store",
@@ -151,7 +136,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check("no TPM exits 3", p.returncode == 3 and p.stderr.startswith("tpmauthn: enroll: no TPM")
           and p.stderr.count("\n") == 1, p.stderr)
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -16,6 +16,7 @@
 using namespace tpmauthn::config;
 using tpmauthn::testing::ReadFile;
 using tpmauthn::testing::TempDir;
+using tpmauthn::testing::LoadTabFixture;
 using tpmauthn::testing::TestDataDir;
 using tpmauthn::testing::WriteFile;
 namespace data = boost::unit_test::data;
@@ -64,33 +65,14 @@ BOOST_AUTO_TEST_CASE(format_round_trips) {
   }
 }
 
-struct BadLine {
-  std::string fragment, line;
-};
-static std::ostream& operator<<(std::ostream& os, const BadLine& b) { return os << b.fragment; }
-
-static std::vector<BadLine> BadLines() {
-  std::vector<BadLine> out;
-  std::string text = Fixture("invalid-lines.txt");
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#') continue;
-    size_t tab = line.find('\t');
-    out.push_back({line.substr(0, tab), line.substr(tab + 1)});
-  }
-  return out;
-}
-
-BOOST_DATA_TEST_CASE(invalid_lines_are_rejected_with_file_and_line, data::make(BadLines()), bad) {
+BOOST_DATA_TEST_CASE(invalid_lines_are_rejected_with_file_and_line,
+                     data::make(LoadTabFixture("credentials/invalid-lines.txt")), bad) {
   // Alone, and as line 5 of a file whose other lines are fine.
-  auto alone = ParseCredentialLine(bad.line);
+  auto alone = ParseCredentialLine(bad.input);
   BOOST_TEST_REQUIRE(!alone.ok());
-  BOOST_CHECK_MESSAGE(alone.error().message.find(bad.fragment) != std::string::npos,
+  BOOST_CHECK_MESSAGE(alone.error().message.find(bad.expected) != std::string::npos,
                       alone.error().message);
-  std::string file = "# header\n\n" + Fixture("good-line.txt") + "# comment\n" + bad.line + "\n";
+  std::string file = "# header\n\n" + Fixture("good-line.txt") + "# comment\n" + bad.input + "\n";
   auto parsed = ParseCredentials(file, "/etc/tpmauthn/credentials", std::nullopt);
   BOOST_TEST_REQUIRE(!parsed.ok());
   BOOST_CHECK_MESSAGE(parsed.error().message.rfind("/etc/tpmauthn/credentials:5: ", 0) == 0,
@@ -98,8 +80,8 @@ BOOST_DATA_TEST_CASE(invalid_lines_are_rejected_with_file_and_line, data::make(B
   // Looking up another user still refuses the file unless only the key's
   // contents are wrong (those are checked for the selected user's lines).
   auto other = ParseCredentials(file, "/etc/tpmauthn/credentials", std::string("nobody"));
-  bool key_contents_only = bad.fragment.rfind("public key: COSE_Key", 0) == 0 ||
-                           bad.fragment.find("but the line says") != std::string::npos;
+  bool key_contents_only = bad.expected.rfind("public key: COSE_Key", 0) == 0 ||
+                           bad.expected.find("but the line says") != std::string::npos;
   BOOST_TEST(other.ok() == key_contents_only);
 }
 

@@ -9,6 +9,7 @@
 
 using namespace tpmauthn::config;
 using tpmauthn::testing::ReadFile;
+using tpmauthn::testing::LoadTabFixture;
 using tpmauthn::testing::TestDataDir;
 namespace data = boost::unit_test::data;
 using tpmauthn::webauthn::CoseAlgorithm;
@@ -58,29 +59,10 @@ BOOST_AUTO_TEST_CASE(old_format) {
   BOOST_TEST(!(*creds)[0].require_uv);
 }
 
-struct Bad {
-  std::string fragment, line;
-};
-static std::ostream& operator<<(std::ostream& os, const Bad& b) { return os << b.fragment; }
-static std::vector<Bad> BadLines() {
-  std::vector<Bad> out;
-  std::string text = Fixture("invalid-lines.txt");
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    if (line.empty() || line[0] == '#') continue;
-    size_t tab = line.find('\t');
-    out.push_back({line.substr(0, tab), line.substr(tab + 1)});
-  }
-  return out;
-}
-
-BOOST_DATA_TEST_CASE(invalid_lines, data::make(BadLines()), bad) {
-  auto creds = ParsePamU2fAuthfile("\n" + bad.line + "\n", "authfile", kSettings);
+BOOST_DATA_TEST_CASE(invalid_lines, data::make(LoadTabFixture("pam-u2f/invalid-lines.txt")), bad) {
+  auto creds = ParsePamU2fAuthfile("\n" + bad.input + "\n", "authfile", kSettings);
   BOOST_TEST_REQUIRE(!creds.ok());
-  BOOST_CHECK_MESSAGE(creds.error().message.find(bad.fragment) != std::string::npos,
+  BOOST_CHECK_MESSAGE(creds.error().message.find(bad.expected) != std::string::npos,
                       creds.error().message);
   BOOST_TEST(creds.error().message.rfind("authfile:2: ", 0) == 0u);
 }

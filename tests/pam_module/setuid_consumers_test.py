@@ -20,6 +20,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm, wait_for_socket  # noqa: E402
+checks = Checks(verbose=True)
+check = checks.check
+
+
 tpmauthn, module = sys.argv[1], sys.argv[2]
 if os.geteuid() != 0:
     print("skipped: needs root (mount namespaces, setuid programs)")
@@ -29,21 +35,11 @@ for tool in ("sudo", "su", "login", "unshare", "setpriv", "swtpm"):
         print(f"FAIL: {tool} is not installed (scripts/install-deps.sh installs it)")
         sys.exit(1)
 
-failures = []
-passed = 0
 USER, UID = "tpmtest", 4242
 OTHER, OTHER_UID = "tpmother", 4243
 PIN = "2580"
 RP = "pam://setuid-test"
 
-
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-        print(f"ok: {name}")
-    else:
-        failures.append(f"{name}: {detail}")
 
 
 def namespace_script(tmp, command):
@@ -102,20 +98,8 @@ with tempfile.TemporaryDirectory() as tmp:
     tpm_dir = os.path.join(tmp, "tpm")
     os.mkdir(tpm_dir)
     sock = os.path.join(tpm_dir, "sock")
-    swtpm = subprocess.Popen(
-        ["swtpm", "socket", "--tpm2", "--server", f"type=unixio,path={sock}",
-         "--ctrl", f"type=unixio,path={sock}.ctrl", "--tpmstate", f"dir={tpm_dir}",
-         "--flags", "not-need-init,startup-clear"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    swtpm = Swtpm(tpm_dir)
     try:
-        for _ in range(500):
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(sock)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.01)
         creds, keys, state = (os.path.join(tmp, n) for n in ("credentials", "keys", "state"))
         open(creds, "w").write("# setuid test credentials\n")
         os.chmod(creds, 0o644)
@@ -185,10 +169,6 @@ with tempfile.TemporaryDirectory() as tmp:
               and ("incorrect" in screen.lower() or "maximum number of tries" in screen.lower()),
               screen)
     finally:
-        swtpm.send_signal(signal.SIGTERM)
-        swtpm.wait(timeout=10)
+        swtpm.stop()
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -26,6 +26,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm, wait_for_socket  # noqa: E402
+checks = Checks(verbose=True)
+check = checks.check
+
+
 tpmauthn, module = sys.argv[1], sys.argv[2]
 if os.geteuid() != 0:
     print("skipped: needs root (mount namespace, sshd)")
@@ -40,17 +46,7 @@ OTHER = "tpmssh2"
 PIN, OTHER_PIN = "3690", "1470"
 RP = "ssh-test.example"
 ORIGIN = "ssh://127.0.0.1"
-failures = []
-passed = 0
 
-
-def check(name, condition, detail=""):
-    global passed
-    if condition:
-        passed += 1
-        print(f"ok: {name}")
-    else:
-        failures.append(f"{name}: {detail[-2000:]}")
 
 
 def free_port():
@@ -60,21 +56,6 @@ def free_port():
     s.close()
     return port
 
-
-def wait_for_socket(path=None, port=None, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            if path:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(path)
-            else:
-                s = socket.create_connection(("127.0.0.1", port), timeout=1)
-            s.close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def run_pty(argv, env, answers, timeout=30):
@@ -109,14 +90,9 @@ with tempfile.TemporaryDirectory() as tmp:
     os.makedirs(srv)
     os.makedirs(os.path.join(cli, "tpm"))
     sock = os.path.join(cli, "tpm", "sock")
-    swtpm = subprocess.Popen(
-        ["swtpm", "socket", "--tpm2", "--server", f"type=unixio,path={sock}",
-         "--ctrl", f"type=unixio,path={sock}.ctrl", "--tpmstate", f"dir={cli}/tpm",
-         "--flags", "not-need-init,startup-clear"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    swtpm = Swtpm(os.path.join(cli, "tpm"))
     sshd = None
     try:
-        wait_for_socket(path=sock)
         client = [tpmauthn, "--tcti", f"swtpm:path={sock}", "--store", f"{cli}/keys",
                   "--credentials", f"{cli}/credentials"]
 
@@ -272,13 +248,9 @@ print(reply)
                 sshd.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 sshd.kill()
-        swtpm.send_signal(signal.SIGTERM)
-        swtpm.wait(timeout=10)
-        if failures:
+        swtpm.stop()
+        if checks.failures:
             print("--- sshd log ---")
             print(open(f"{srv}/sshd.log").read()[-3000:] if os.path.exists(f"{srv}/sshd.log") else "")
 
-for f in failures:
-    print("FAIL:", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+checks.finish()

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <stdexcept>
 
 namespace tpmauthn::testing {
@@ -45,5 +46,21 @@ std::vector<std::string> VectorNames() {
   std::sort(names.begin(), names.end());
   return names;
 }
+
+std::vector<TabCase> LoadTabFixture(const std::string& relative_path) {
+  std::ifstream in(TestDataDir() + "/" + relative_path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open fixture " + relative_path);
+  std::vector<TabCase> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) throw std::runtime_error(relative_path + ": line without a tab");
+    out.push_back({line.substr(0, tab), line.substr(tab + 1)});
+  }
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& os, const TabCase& c) { return os << c.expected; }
 
 }  // namespace tpmauthn::testing

@@ -23,4 +23,11 @@ std::string TestDataDir();
 Vector LoadVector(const std::string& name);
 std::vector<std::string> VectorNames();
 
+// "EXPECTED<TAB>INPUT" lines of a fixture under TestDataDir() ('#' comments).
+struct TabCase {
+  std::string expected, input;
+};
+std::vector<TabCase> LoadTabFixture(const std::string& relative_path);
+std::ostream& operator<<(std::ostream& os, const TabCase& c);
+
 }  // namespace tpmauthn::testing
