@@ -24,6 +24,22 @@ meson compile -C "$build"
 echo "== tests"
 meson test -C "$build" --no-rebuild --print-errorlogs || status=1
 
+echo "== sanitizers (build-asan: ASan + UBSan; unit, CLI, TPM and pam_wrapper suites)"
+asan_build=${TPMAUTHN_ASAN_BUILD_DIR:-build-asan}
+if [ ! -f "$asan_build/build.ninja" ]; then
+  meson setup "$asan_build" -Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled \
+    -Dcpp_args=-fno-sanitize-recover=undefined
+fi
+meson compile -C "$asan_build"
+# The pam_wrapper tests preload the ASan runtime ahead of pam_wrapper; sudo and
+# sshd cannot load a sanitized module, so the setuid and ssh suites run only in
+# the plain build.
+TPMAUTHN_ASAN_RUNTIME=$(g++ -print-file-name=libasan.so) \
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  meson test -C "$asan_build" --no-rebuild --print-errorlogs --no-suite setuid --no-suite ssh \
+  || status=1
+
 if command -v clang++ >/dev/null; then
   echo "== fuzz smoke run ($fuzz_build, clang, ASan+UBSan)"
   if [ ! -f "$fuzz_build/build.ninja" ]; then
@@ -37,7 +53,7 @@ else
 fi
 
 # One closing line over every suite that ran.
-python3 - "$build" "$fuzz_build" <<'PY'
+python3 - "$build" "$asan_build" "$fuzz_build" <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
 for d in sys.argv[1:]:

@@ -86,7 +86,12 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
   for (const auto& [key, value] : j.items()) {
     if (!kMembers.count(key)) return bad("unknown member \"" + key + "\"");
   }
-  if (j.value("format", "") != "tpmauthn-key") return bad("not a tpmauthn key file");
+  // find + type checks only: nlohmann's value() throws on a type mismatch
+  // (found by the key_store fuzzer).
+  auto format = j.find("format");
+  if (format == j.end() || !format->is_string() || *format != "tpmauthn-key") {
+    return bad("not a tpmauthn key file");
+  }
   if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"] != 1) {
     return bad("unsupported key file version");
   }

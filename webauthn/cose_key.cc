@@ -35,9 +35,11 @@ Error KeyError(std::string message) {
 }
 
 const EVP_MD* Sha256Md() {
-  // Fetched once; OpenSSL 3 implicit fetches cost more than the hash itself.
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
+  // Fetched once (OpenSSL 3 implicit fetches cost more than the hash itself)
+  // and freed when the library goes away — the PAM module may be dlclose'd.
+  static const std::unique_ptr<EVP_MD, OpenSslDeleter<EVP_MD_free>> md(
+      EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  return md.get();
 }
 
 // Every label must be one of `allowed`, kid or key_ops. Labels in

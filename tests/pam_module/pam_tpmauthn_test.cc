@@ -146,9 +146,18 @@ Run CallModule(const Rig& rig, const std::string& module_args, const std::string
 }
 
 Run Spawn(const Rig& rig, std::vector<std::string> args) {
-  std::vector<std::string> env = {"LD_PRELOAD=libpam_wrapper.so", "PAM_WRAPPER=1",
+  // In a sanitizer build the ASan runtime must be loaded first; pam_wrapper then
+  // also avoids RTLD_DEEPBIND, which ASan cannot work with.
+  const char* asan = std::getenv("TPMAUTHN_ASAN_RUNTIME");
+  std::string preload = std::string("LD_PRELOAD=") + (asan ? std::string(asan) + " " : "") +
+                        "libpam_wrapper.so";
+  std::vector<std::string> env = {preload, "PAM_WRAPPER=1",
                                   "PAM_WRAPPER_SERVICE_DIR=" + rig.services,
                                   "PAM_WRAPPER_DISABLE_DEEPBIND=1", "PATH=/usr/bin:/bin"};
+  // Sanitizer builds: pam_wrapper is preloaded before the ASan runtime.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+  }
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe");
   pid_t pid = ::fork();

@@ -1,0 +1,54 @@
+// Key store files: strict parsing that never throws, round trips, refusals.
+#define BOOST_TEST_MODULE key_store
+#include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.h"
+#include "tests/support/vectors.h"
+#include "tpm/key_store.h"
+
+using namespace tpmauthn;
+using testing::ReadFile;
+using testing::TestDataDir;
+
+static std::string Fixture(const std::string& name) {
+  return ReadFile(TestDataDir() + "/key-store/" + name);
+}
+
+BOOST_AUTO_TEST_CASE(valid_file_round_trips) {
+  auto record = tpm::ParseKeyRecord(Fixture("valid.key"), "valid.key");
+  BOOST_REQUIRE_MESSAGE(record.ok(), (record.ok() ? std::string() : record.error().message));
+  BOOST_TEST(record->rp_id == "pam://host");
+  BOOST_TEST(record->counter == 41u);
+  BOOST_TEST(record->pcrs == (std::vector<uint32_t>{0, 7}));
+  auto again = tpm::ParseKeyRecord(tpm::SerializeKeyRecord(*record), "again");
+  BOOST_TEST_REQUIRE(again.ok());
+  BOOST_TEST(tpm::SerializeKeyRecord(*again) == tpm::SerializeKeyRecord(*record));
+}
+
+// Regression (key_store fuzzer): a non-string "format" made the parser throw.
+BOOST_AUTO_TEST_CASE(mistyped_members_are_errors_not_exceptions) {
+  auto crash = tpm::ParseKeyRecord(Fixture("format-is-a-number.key"), "f.key");
+  BOOST_TEST(!crash.ok());
+  nlohmann::json valid = nlohmann::json::parse(Fixture("valid.key"));
+  for (const char* member : {"format", "version", "credentialId", "rpId", "uv", "pcrs", "counter",
+                             "pinSalt"}) {
+    for (const nlohmann::json& wrong : {nlohmann::json(1e300), nlohmann::json(-1),
+                                        nlohmann::json::object(), nlohmann::json(nullptr)}) {
+      nlohmann::json doc = valid;
+      doc[member] = wrong;
+      BOOST_TEST(!tpm::ParseKeyRecord(doc.dump(), "k.key").ok(), member);
+    }
+    nlohmann::json missing = valid;
+    missing.erase(member);
+    BOOST_TEST(!tpm::ParseKeyRecord(missing.dump(), "k.key").ok(), member);
+  }
+  nlohmann::json extra = valid;
+  extra["pin"] = "1234";
+  auto unknown = tpm::ParseKeyRecord(extra.dump(), "k.key");
+  BOOST_TEST_REQUIRE(!unknown.ok());
+  BOOST_TEST(unknown.error().message.find("unknown member \"pin\"") != std::string::npos);
+  BOOST_TEST(!tpm::ParseKeyRecord("", "k.key").ok());
+  BOOST_TEST(!tpm::ParseKeyRecord("[1,2]", "k.key").ok());
+}
