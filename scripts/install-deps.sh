@@ -15,6 +15,8 @@ packages=(
   swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
   # real PAM consumers, driven in a private mount namespace; nm for the export check
   sudo login util-linux binutils
+  # memcheck on the PAM path
+  valgrind
   # SSH end-to-end test (installed without starting a system sshd: see below)
   openssh-client openssh-server
   # docs
