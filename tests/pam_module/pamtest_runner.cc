@@ -6,7 +6,8 @@
 //       pam_authenticate through libpamtest (the whole stack's result)
 //   pamtest_runner --direct MODULE "ARGS" USER [PIN...]
 //       the module's own pam_sm_authenticate return value, called on a real
-//       pam handle (libpam folds a lone PAM_IGNORE into PAM_PERM_DENIED)
+//       pam handle (libpam folds a lone PAM_IGNORE into PAM_PERM_DENIED);
+//       $TPMAUTHN_TEST_ON_PROMPT, if set, is run by the shell at each prompt
 //
 // Echo-off prompts are answered with the PINs in order, then with no answer.
 // Prints "result N", then "error TEXT" / "info TEXT" lines.
@@ -37,6 +38,11 @@ int Converse(int count, const pam_message** messages, pam_response** responses, 
   for (int i = 0; i < count; ++i) {
     const pam_message* m = messages[i];
     if (m->msg_style == PAM_PROMPT_ECHO_OFF || m->msg_style == PAM_PROMPT_ECHO_ON) {
+      // Fault injection: run a command while the module waits for the PIN
+      // (e.g. kill the TPM between the module's TPM commands).
+      if (const char* hook = std::getenv("TPMAUTHN_TEST_ON_PROMPT")) {
+        if (std::system(hook) != 0) std::fprintf(stderr, "prompt hook failed\n");
+      }
       if (script->next >= script->pins.size()) {
         std::free(out);
         return PAM_CONV_ERR;

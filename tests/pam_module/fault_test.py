@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Fault injection on the PAM path (module called directly on a real pam
+handle, so its own return code is seen):
+
+- the TPM disappears while the module waits for the PIN (swtpm killed between
+  the module's TPM commands) -> PAM_AUTHINFO_UNAVAIL, never success/ignore;
+- the counter state cannot be written (ENOSPC: a 4 KiB tmpfs, in a private
+  mount namespace) -> PAM_AUTHINFO_UNAVAIL, the old counter intact, no
+  temporary file left behind;
+- the conversation fails (no answer) -> PAM_AUTH_ERR.
+After each, no partial file is left in the state directory or key store.
+
+usage: fault_test.py TPMAUTHN PAMTEST_RUNNER PAM_MODULE   (as root; exit 77 = skipped)
+"""
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm  # noqa: E402
+
+tpmauthn, runner, module = sys.argv[1:4]
+if os.geteuid() != 0:
+    print("skipped: needs root (mount namespace for the ENOSPC case)")
+    sys.exit(77)
+checks = Checks(verbose=True)
+PAM_SUCCESS, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_IGNORE = 0, 7, 9, 25
+
+
+def no_partial_files(*dirs):
+    return not [f for d in dirs for f in glob.glob(os.path.join(d, ".*.tmp-*"))]
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    swtpm = Swtpm(os.path.join(tmp, "tpm"))
+    try:
+        creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
+        open(creds, "w").write("# fault test\n")
+        os.chmod(creds, 0o644)
+        p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials", creds,
+                            "enroll", "ft", "--rp-id", "pam://ft", "--origin", "pam://ft",
+                            "--pin-fd", "0"], input="2580\n", capture_output=True, text=True)
+        checks.check("enroll", p.returncode == 0, p.stderr)
+        os.mkdir(f"{tmp}/pam.d")
+        open(f"{tmp}/pam.d/tpmauthn-direct", "w").write("auth required pam_deny.so\n")
+        args = (f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} "
+                f"rp_id=pam://ft origin=pam://ft")
+        base_env = dict(os.environ, LD_PRELOAD="libpam_wrapper.so", PAM_WRAPPER="1",
+                        PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1")
+
+        def call(pins, env=None, prefix=()):
+            p = subprocess.run([*prefix, runner, "--direct", module, args, "ft", *pins],
+                               env=env or base_env, capture_output=True, text=True, timeout=120)
+            for line in p.stderr.splitlines():
+                if "refused ft" in line:
+                    print("   module log:", line.split("SYSLOG", 1)[-1][:200])
+            for line in p.stdout.splitlines():
+                if line.startswith("result "):
+                    return int(line.split()[1]), p
+            return None, p
+
+        rc, p = call(["2580"])
+        checks.check("baseline: right PIN succeeds", rc == PAM_SUCCESS, p.stdout + p.stderr)
+        counter_files = glob.glob(f"{state}/*.counter")
+        before = open(counter_files[0]).read() if counter_files else ""
+
+        # ENOSPC on the counter write: the state directory is a full 4 KiB tmpfs.
+        script = (f"mount -t tmpfs -o size=4k,mode=700 tmpfs {state} && "
+                  f"printf '%s' '{before}' > {state}/{os.path.basename(counter_files[0])} && "
+                  f"chmod 600 {state}/*.counter && "
+                  f"(dd if=/dev/zero of={state}/filler bs=1k count=64 2>/dev/null || true) && "
+                  f"exec \"$@\"")
+        env = dict(base_env, PAM_WRAPPER_DEBUGLEVEL="3")
+        rc, p = call(["2580"], env=env, prefix=("unshare", "-m", "sh", "-c", script, "sh"))
+        checks.check("ENOSPC on the counter write -> PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL,
+                     p.stdout + p.stderr)
+        checks.check("... and the log names the failed write",
+                     "No space left on device" in p.stderr, p.stderr[-1500:])
+        checks.check("the stored counter is unchanged after ENOSPC", open(counter_files[0]).read() == before)
+
+        # No answer from the conversation.
+        rc, p = call([])
+        checks.check("conversation gives no PIN -> PAM_AUTH_ERR", rc == PAM_AUTH_ERR, p.stdout + p.stderr)
+
+        # The TPM disappears while the module waits for the PIN.
+        env = dict(base_env, TPMAUTHN_TEST_ON_PROMPT=f"kill -9 {swtpm.process.pid}",
+                   PAM_WRAPPER_DEBUGLEVEL="3")
+        rc, p = call(["2580"], env=env)
+        checks.check("TPM killed mid-login -> PAM_AUTHINFO_UNAVAIL (not success or ignore)",
+                     rc == PAM_AUTHINFO_UNAVAIL, p.stdout + p.stderr)
+        checks.check("... and the log says the TPM went away",
+                     "refused ft" in p.stderr and ("TCTI" in p.stderr or "tcti" in p.stderr
+                                                   or "connection" in p.stderr.lower()
+                                                   or "IO" in p.stderr), p.stderr[-1500:])
+        checks.check("no partial file left in state or key store", no_partial_files(state, keys))
+        checks.check("counter unchanged after the failed login", open(counter_files[0]).read() == before)
+    finally:
+        swtpm.stop()
+checks.finish()
