@@ -27,22 +27,30 @@ bool ReadLine(int fd, webauthn::SecretBytes& out) {
   }
 }
 
-bool ReadFromTty(int tty, const std::string& prompt, webauthn::SecretBytes& out) {
+bool ReadFromTty(int tty, const std::string& prompt, bool echo, webauthn::SecretBytes& out) {
   if (::write(tty, prompt.data(), prompt.size()) < 0) return false;
   termios saved{};
-  bool have_termios = ::tcgetattr(tty, &saved) == 0;
-  if (have_termios) {
+  bool restore = !echo && ::tcgetattr(tty, &saved) == 0;
+  if (restore) {
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
     ::tcsetattr(tty, TCSAFLUSH, &quiet);
   }
   bool ok = ReadLine(tty, out);
-  if (have_termios) ::tcsetattr(tty, TCSAFLUSH, &saved);
+  if (restore) ::tcsetattr(tty, TCSAFLUSH, &saved);
   return ok;
 }
 
 }  // namespace
+
+bool ReadTerminalLine(const std::string& prompt, bool echo, webauthn::SecretBytes& out) {
+  int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty < 0) return false;
+  bool ok = ReadFromTty(tty, prompt, echo, out);
+  ::close(tty);
+  return ok;
+}
 
 PinResult ReadPin(std::optional<int> fd, const std::string& prompt, bool confirm, bool enrolling) {
   PinResult result;
@@ -57,10 +65,10 @@ PinResult ReadPin(std::optional<int> fd, const std::string& prompt, bool confirm
       result.error = "no terminal to ask for the PIN (use --pin-fd N in scripts)";
       return result;
     }
-    bool ok = ReadFromTty(tty, prompt, result.pin);
+    bool ok = ReadFromTty(tty, prompt, false, result.pin);
     if (ok && confirm) {
       webauthn::SecretBytes again;
-      ok = ReadFromTty(tty, "Repeat the PIN: ", again);
+      ok = ReadFromTty(tty, "Repeat the PIN: ", false, again);
       if (ok && !again.Equals(result.pin)) {
         ::close(tty);
         result.pin.Wipe();

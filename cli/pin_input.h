@@ -19,6 +19,10 @@ struct PinResult {
   webauthn::SecretBytes pin;
 };
 
+// Shows `prompt` on /dev/tty and reads one line from it, with echo off unless
+// `echo`. False if there is no terminal or reading fails.
+bool ReadTerminalLine(const std::string& prompt, bool echo, webauthn::SecretBytes& out);
+
 // `fd` set: one line from it (no confirmation). Else /dev/tty with echo off,
 // `confirm` asks a second time and requires the same PIN. Enforces the length
 // bounds when `enrolling`.

@@ -52,26 +52,13 @@ int Answer(const TpmArgs& tpm_args, const wa::RemoteRequest& request, const std:
                 "no credential here for RP ID \"" + request.rp_id + "\" that the server accepts",
                 kExitRejected);
   }
-  auto connection = tpm::Connection::Open(tpm_args.tcti);
-  if (!connection) return Fail(err, command, connection.error().message, kExitTpmUnavailable);
-  wa::SecretBytes pin;
-  if (chosen->pin) {
-    std::string label = chosen->label.empty() ? chosen->user : chosen->label;
-    auto read = ReadPin(pin_fd, "PIN for " + label + " (signing in to " + origin + "): ", false,
-                        false);
-    if (!read.ok) return Fail(err, command, read.error, kExitUsage);
-    pin = std::move(read.pin);
-  }
   const std::string client_data = wa::SerializeClientData(wa::kTypeGet, request.challenge, origin);
-  tpm::TpmAuthenticator authenticator(**connection, store);
-  auto made = authenticator.GetAssertion(
-      {request.rp_id, wa::Sha256(wa::AsBytes(client_data)), chosen->credential_id},
-      chosen->pin ? &pin : nullptr);
-  pin.Wipe();
-  if (!made) {
-    return Fail(err, command, made.error().message,
-                made.error().kind == tpm::TpmErrorKind::kLockout ? kExitTpmLockout : kExitRejected);
-  }
+  const std::string label = chosen->label.empty() ? chosen->user : chosen->label;
+  int code = kExitOk;
+  auto made = SignWithStoredKey(tpm_args, store, *chosen, request.rp_id, client_data, pin_fd,
+                                "PIN for " + label + " (signing in to " + origin + "): ", command,
+                                err, code);
+  if (!made) return code;
   wa::RemoteReply reply{made->credential_id, made->authenticator_data, made->signature,
                         wa::Bytes(client_data.begin(), client_data.end())};
   out << reply.Encode() << "\n";
@@ -99,23 +86,12 @@ int RunSshAskpass(const TpmArgs& tpm, const std::string& prompt, std::ostream& o
     return Answer(tpm, *request, origin ? origin : "", std::nullopt, "ssh-askpass", out, err);
   }
   // Not ours (a password, a host-key question): ask the person, unchanged.
-  int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (tty < 0) return Fail(err, "ssh-askpass", "no terminal for: " + prompt, kExitUsage);
   const char* kind = std::getenv("SSH_ASKPASS_PROMPT");
   const bool echo = kind && std::string(kind) == "confirm";
-  if (::write(tty, prompt.data(), prompt.size()) < 0) return kExitUsage;
-  termios saved{};
-  bool restore = !echo && ::tcgetattr(tty, &saved) == 0;
-  if (restore) {
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    quiet.c_lflag |= ECHONL;
-    ::tcsetattr(tty, TCSAFLUSH, &quiet);
-  }
   wa::SecretBytes answer;
-  for (char c; ::read(tty, &c, 1) == 1 && c != '\n';) answer.Append(static_cast<uint8_t>(c));
-  if (restore) ::tcsetattr(tty, TCSAFLUSH, &saved);
-  ::close(tty);
+  if (!ReadTerminalLine(prompt, echo, answer)) {
+    return Fail(err, "ssh-askpass", "no terminal for: " + prompt, kExitUsage);
+  }
   out.write(reinterpret_cast<const char*>(answer.bytes().data()),
             static_cast<std::streamsize>(answer.size()));
   out << "\n";

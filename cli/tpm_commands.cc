@@ -201,22 +201,12 @@ int RunAssert(const TpmArgs& tpm_args, const AssertArgs& args, std::ostream& out
     chosen = std::move(matching.front());
   }
 
-  auto connection = tpm::Connection::Open(tpm_args.tcti);
-  if (!connection) return Report(err, kCommand, connection.error());
-  webauthn::SecretBytes pin;
-  if (chosen->pin) {
-    std::string label = chosen->label.empty() ? chosen->user : chosen->label;
-    auto read = ReadPin(args.pin_fd, "PIN for " + label + ": ", false, false);
-    if (!read.ok) return Usage(err, kCommand, read.error);
-    pin = std::move(read.pin);
-  }
   const std::string client_data = wa::SerializeClientData(wa::kTypeGet, *challenge, args.origin);
-  tpm::TpmAuthenticator authenticator(**connection, store);
-  auto made = authenticator.GetAssertion(
-      {args.rp_id, wa::Sha256(wa::AsBytes(client_data)), chosen->credential_id},
-      chosen->pin ? &pin : nullptr);
-  pin.Wipe();
-  if (!made) return Report(err, kCommand, made.error());
+  const std::string label = chosen->label.empty() ? chosen->user : chosen->label;
+  int code = kExitOk;
+  auto made = SignWithStoredKey(tpm_args, store, *chosen, args.rp_id, client_data, args.pin_fd,
+                                "PIN for " + label + ": ", kCommand, err, code);
+  if (!made) return code;
   wa::AssertionResponse response{
       wa::CredentialEnvelope{wa::Base64UrlEncode(made->credential_id), made->credential_id,
                              "public-key"},
@@ -319,6 +309,41 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
     err << "tpmauthn: status: no TPM: " << status["tpm"]["error"].get<std::string>() << "\n";
   }
   return code;
+}
+
+std::optional<tpm::MadeAssertion> SignWithStoredKey(const TpmArgs& tpm_args,
+                                                    const tpm::KeyStore& store,
+                                                    const tpm::KeyRecord& record,
+                                                    const std::string& rp_id,
+                                                    const std::string& client_data_json,
+                                                    std::optional<int> pin_fd,
+                                                    const std::string& pin_prompt,
+                                                    const char* command, std::ostream& err,
+                                                    int& exit_code) {
+  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  if (!connection) {
+    exit_code = Report(err, command, connection.error());
+    return std::nullopt;
+  }
+  webauthn::SecretBytes pin;
+  if (record.pin) {
+    auto read = ReadPin(pin_fd, pin_prompt, false, false);
+    if (!read.ok) {
+      exit_code = Usage(err, command, read.error);
+      return std::nullopt;
+    }
+    pin = std::move(read.pin);
+  }
+  tpm::TpmAuthenticator authenticator(**connection, store);
+  auto made = authenticator.GetAssertion(
+      {rp_id, wa::Sha256(wa::AsBytes(client_data_json)), record.credential_id},
+      record.pin ? &pin : nullptr);
+  pin.Wipe();
+  if (!made) {
+    exit_code = Report(err, command, made.error());
+    return std::nullopt;
+  }
+  return std::move(*made);
 }
 
 bool RemoveStoredKey(const TpmArgs& tpm_args, const std::string& credential_id_base64url) {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "cli/credential_commands.h"
+#include "tpm/key_store.h"
+#include "tpm/tpm_authenticator.h"
 
 namespace tpmauthn::cli {
 
@@ -36,6 +38,18 @@ struct AssertArgs {
 int RunAssert(const TpmArgs& tpm, const AssertArgs& args, std::ostream& out, std::ostream& err);
 
 int RunStatus(const TpmArgs& tpm, bool json, std::ostream& out, std::ostream& err);
+
+// Connects to the TPM, asks `record`'s PIN (if it has one) with `pin_prompt`
+// (or reads it from `pin_fd`), and signs an assertion over `client_data_json`
+// for `rp_id`. On failure writes the one-line error and sets `exit_code`.
+std::optional<tpm::MadeAssertion> SignWithStoredKey(const TpmArgs& tpm, const tpm::KeyStore& store,
+                                                    const tpm::KeyRecord& record,
+                                                    const std::string& rp_id,
+                                                    const std::string& client_data_json,
+                                                    std::optional<int> pin_fd,
+                                                    const std::string& pin_prompt,
+                                                    const char* command, std::ostream& err,
+                                                    int& exit_code);
 
 // Removes the key-store file of a credential, if this machine has one.
 bool RemoveStoredKey(const TpmArgs& tpm, const std::string& credential_id_base64url);
