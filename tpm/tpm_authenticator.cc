@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 #include <tss2/tss2_mu.h>
 
+#include <string_view>
+
 #include "config/credential.h"
 #include "tpm/pin.h"
 #include "tpm/srk.h"
@@ -33,8 +35,23 @@ TPML_PCR_SELECTION PcrSelection(const std::vector<uint32_t>& pcrs) {
   selection.count = 1;
   selection.pcrSelections[0].hash = TPM2_ALG_SHA256;
   selection.pcrSelections[0].sizeofSelect = 3;
-  for (uint32_t pcr : pcrs) selection.pcrSelections[0].pcrSelect[pcr / 8] |= 1u << (pcr % 8);
+  // Callers have checked every index is 0-23 (three select bytes).
+  for (uint32_t pcr : pcrs) {
+    selection.pcrSelections[0].pcrSelect[pcr / 8] |= static_cast<BYTE>(1u << (pcr % 8));
+  }
   return selection;
+}
+
+// authenticatorData fields common to makeCredential and getAssertion (§6.1): rpIdHash, UP
+// always (the PIN entry or the caller's presence check is the gesture), UV when a PIN guards
+// the key.
+webauthn::AuthenticatorData AuthDataHeader(std::string_view rp_id, bool user_verified) {
+  webauthn::AuthenticatorData auth_data;
+  Bytes rp_hash = webauthn::Sha256(webauthn::AsBytes(rp_id));
+  std::copy(rp_hash.begin(), rp_hash.end(), auth_data.rp_id_hash.begin());
+  auth_data.flags = webauthn::AuthenticatorData::kUserPresent |
+                    (user_verified ? webauthn::AuthenticatorData::kUserVerified : 0);
+  return auth_data;
 }
 
 // PolicyPCR (current values of `pcrs`) then PolicyAuthValue, on `session`.
@@ -295,11 +312,7 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   if (!cose) return cose.error();
 
   // authenticatorData with attested credential data (§6.5.1), counter 0.
-  webauthn::AuthenticatorData auth_data;
-  Bytes rp_hash = webauthn::Sha256(webauthn::AsBytes(request.rp_id));
-  std::copy(rp_hash.begin(), rp_hash.end(), auth_data.rp_id_hash.begin());
-  auth_data.flags = webauthn::AuthenticatorData::kUserPresent |
-                    (request.pin ? webauthn::AuthenticatorData::kUserVerified : 0);
+  webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, request.pin);
   auth_data.attested = webauthn::AttestedCredentialData{kAaguid, record.credential_id, *cose};
   Bytes auth_data_bytes = auth_data.Serialize();
 
@@ -353,11 +366,7 @@ TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& 
             record.private_blob, "private area");
         if (!priv) return priv.error();
 
-        webauthn::AuthenticatorData auth_data;
-        Bytes rp_hash = webauthn::Sha256(webauthn::AsBytes(request.rp_id));
-        std::copy(rp_hash.begin(), rp_hash.end(), auth_data.rp_id_hash.begin());
-        auth_data.flags = webauthn::AuthenticatorData::kUserPresent |
-                          (record.pin ? webauthn::AuthenticatorData::kUserVerified : 0);
+        webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, record.pin);
         auth_data.sign_count = counter;
         Bytes auth_data_bytes = auth_data.Serialize();
         Bytes digest = webauthn::Sha256(Concat(auth_data_bytes, request.client_data_hash));
