@@ -10,30 +10,20 @@ swtpm runs on a unix socket in a temporary directory and is stopped by PID.
 usage: setuid_consumers_test.py TPMAUTHN PAM_MODULE     (as root; exit 77 = skipped)
 """
 import os
-import pty
-import select
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, wait_for_socket  # noqa: E402
+from harness import (Checks, Swtpm, namespace_argv, require_root_and_tools, run_pty,  # noqa: E402
+                     wait_for_socket, write_private_etc)
 checks = Checks(verbose=True)
 check = checks.check
 
 
 tpmauthn, module = sys.argv[1], sys.argv[2]
-if os.geteuid() != 0:
-    print("skipped: needs root (mount namespaces, setuid programs)")
-    sys.exit(77)
-for tool in ("sudo", "su", "login", "unshare", "setpriv", "swtpm"):
-    if not shutil.which(tool):
-        print(f"FAIL: {tool} is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(1)
+require_root_and_tools("mount namespaces, setuid programs",
+                       ("sudo", "su", "login", "unshare", "setpriv", "swtpm"))
 
 USER, UID = "tpmtest", 4242
 OTHER, OTHER_UID = "tpmother", 4243
@@ -42,55 +32,19 @@ RP = "pam://setuid-test"
 
 
 
-def namespace_script(tmp, command):
-    mounts = [
-        f"mount --bind {tmp}/pam.d /etc/pam.d",
-        f"mount --bind {tmp}/sudoers /etc/sudoers",
-        f"mount --bind {tmp}/passwd /etc/passwd",
-        f"mount --bind {tmp}/group /etc/group",
-        "mount -t tmpfs -o mode=755 tmpfs /run",
-        "mount -t tmpfs -o mode=755 tmpfs /var/log",
-    ]
-    # Mount changes stay inside this namespace; --propagation private is unshare's default.
-    return " && ".join(mounts) + f" && {command}"
+def in_namespace(tmp, command):
+    binds = [(f"{tmp}/{name}", f"/etc/{name}") for name in ("pam.d", "sudoers", "passwd", "group")]
+    return namespace_argv(binds, command)
 
 
 def run_in_namespace(tmp, command, stdin_text):
-    p = subprocess.run(["unshare", "-m", "sh", "-c", namespace_script(tmp, command)],
-                       input=stdin_text, capture_output=True, text=True, timeout=60)
+    p = subprocess.run(in_namespace(tmp, command), input=stdin_text, capture_output=True,
+                       text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
 
 
 def run_in_pty(tmp, command, answers, timeout=30):
-    """Runs in the namespace on a pseudo-terminal; when the screen shows a
-    prompt from `answers` (a list of (expected_text, reply)), types the reply."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvp("unshare", ["unshare", "-m", "sh", "-c", namespace_script(tmp, command)])
-    screen = b""
-    pending = list(answers)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            screen += data
-        if pending and pending[0][0].encode() in screen:
-            expected, reply = pending.pop(0)
-            screen += b"<<" + expected.encode() + b">>"
-            os.write(fd, (reply + "\n").encode())
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return screen.decode(errors="replace")
+    return run_pty(in_namespace(tmp, command), answers, timeout=timeout)
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -126,13 +80,7 @@ with tempfile.TemporaryDirectory() as tmp:
             f.write("Defaults !lecture, timestamp_timeout=0, passwd_tries=1, !fqdn\n"
                     f"root ALL=(ALL:ALL) ALL\n{USER} ALL=(ALL:ALL) ALL\n")
         os.chmod(os.path.join(tmp, "sudoers"), 0o440)
-        shutil.copy("/etc/passwd", os.path.join(tmp, "passwd"))
-        shutil.copy("/etc/group", os.path.join(tmp, "group"))
-        with open(os.path.join(tmp, "passwd"), "a") as f:
-            f.write(f"{USER}:x:{UID}:{UID}:tpmauthn test:{tmp}:/bin/sh\n"
-                    f"{OTHER}:x:{OTHER_UID}:{OTHER_UID}:tpmauthn other:{tmp}:/bin/sh\n")
-        with open(os.path.join(tmp, "group"), "a") as f:
-            f.write(f"{USER}:x:{UID}:\n{OTHER}:x:{OTHER_UID}:\n")
+        write_private_etc(tmp, [(USER, UID, tmp), (OTHER, OTHER_UID, tmp)])
 
         as_user = f"setpriv --reuid={UID} --regid={UID} --clear-groups"
         # sudo: the real setuid binary, run by the unprivileged test user.

@@ -15,31 +15,21 @@ usage: ssh_test.py TPMAUTHN PAM_MODULE     (as root; exit 77 = skipped)
 """
 import base64
 import os
-import pty
-import select
-import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, wait_for_socket  # noqa: E402
+from harness import (Checks, Swtpm, namespace_argv, require_root_and_tools, run_pty,  # noqa: E402
+                     wait_for_socket, write_private_etc)
 checks = Checks(verbose=True)
 check = checks.check
 
 
 tpmauthn, module = sys.argv[1], sys.argv[2]
-if os.geteuid() != 0:
-    print("skipped: needs root (mount namespace, sshd)")
-    sys.exit(77)
-for tool in ("/usr/sbin/sshd", "ssh", "unshare", "swtpm", "ssh-keygen"):
-    if not shutil.which(tool) and not os.path.exists(tool):
-        print(f"FAIL: {tool} is not installed (scripts/install-deps.sh installs it)")
-        sys.exit(1)
+require_root_and_tools("mount namespace, sshd", ("/usr/sbin/sshd", "ssh", "unshare", "swtpm", "ssh-keygen"))
 
 USER, UID = "tpmssh", 4252
 OTHER = "tpmssh2"
@@ -56,32 +46,6 @@ def free_port():
     s.close()
     return port
 
-
-
-def run_pty(argv, env, answers, timeout=30):
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvpe(argv[0], argv, env)
-    screen, pending, deadline = b"", list(answers), time.time() + timeout
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            screen += data
-        if pending and pending[0][0].encode() in screen:
-            os.write(fd, (pending.pop(0)[1] + "\n").encode())
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return screen.decode(errors="replace")
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -142,22 +106,11 @@ LogLevel VERBOSE
                     "session required pam_permit.so\npassword required pam_deny.so\n")
         with open(f"{srv}/pam.d/other", "w") as f:
             f.write("auth required pam_deny.so\naccount required pam_deny.so\n")
-        shutil.copy("/etc/passwd", f"{srv}/passwd")
-        shutil.copy("/etc/group", f"{srv}/group")
-        with open(f"{srv}/passwd", "a") as f:
-            f.write(f"{USER}:x:{UID}:{UID}::{tmp}:/bin/sh\n{OTHER}:x:{UID + 1}:{UID + 1}::{tmp}:/bin/sh\n")
-        with open(f"{srv}/group", "a") as f:
-            f.write(f"{USER}:x:{UID}:\n{OTHER}:x:{UID + 1}:\n")
-        script = " && ".join([
-            f"mount --bind {srv}/pam.d /etc/pam.d",
-            f"mount --bind {srv}/passwd /etc/passwd",
-            f"mount --bind {srv}/group /etc/group",
-            "mount -t tmpfs -o mode=755 tmpfs /run",
-            "mount -t tmpfs -o mode=755 tmpfs /var/log",
-            "mkdir -p /run/sshd",
-            f"exec {srv}/tpmauthn-sshd -D -e -f {srv}/sshd_config"])
+        write_private_etc(srv, [(USER, UID, tmp), (OTHER, UID + 1, tmp)])
+        binds = [(f"{srv}/{name}", f"/etc/{name}") for name in ("pam.d", "passwd", "group")]
         sshd_log = open(f"{srv}/sshd.log", "w")
-        sshd = subprocess.Popen(["unshare", "-m", "sh", "-c", script], stdout=sshd_log,
+        sshd = subprocess.Popen(namespace_argv(binds, f"mkdir -p /run/sshd && exec {srv}/tpmauthn-sshd "
+                                               f"-D -e -f {srv}/sshd_config"), stdout=sshd_log,
                                 stderr=subprocess.STDOUT)
         check("sshd listens on 127.0.0.1", wait_for_socket(port=port), open(f"{srv}/sshd.log").read())
 
@@ -168,12 +121,12 @@ LogLevel VERBOSE
 
         # The real thing: only a PIN is typed.
         screen = run_pty(client + ["ssh"] + ssh_opts + [f"{USER}@127.0.0.1", "echo SSH-UID=$(id -u)"],
-                         env, [("PIN for", PIN)])
+                         [("PIN for", PIN)], env=env)
         check("tpmauthn ssh logs in with only the PIN", f"SSH-UID={UID}" in screen, screen)
         check("the PIN prompt names the server's origin", f"signing in to {ORIGIN}" in screen, screen)
 
         screen = run_pty(client + ["ssh"] + ssh_opts + [f"{USER}@127.0.0.1", "echo SSH-UID=$(id -u)"],
-                         env, [("PIN for", "0000")])
+                         [("PIN for", "0000")], env=env)
         check("a wrong PIN does not log in", f"SSH-UID={UID}" not in screen, screen)
 
         # Faulty clients: an askpass that answers through `tpmauthn respond`, then misbehaves.

@@ -1,6 +1,10 @@
-"""Helpers shared by the Python end-to-end tests: a check/summary counter and a
-swtpm on a unix socket in a given directory, stopped by its PID."""
+"""Helpers shared by the Python end-to-end tests: a check/summary counter, a
+swtpm on a unix socket in a given directory (stopped by its PID), a private
+mount namespace with its own /etc files, and a pseudo-terminal driver."""
 import os
+import pty
+import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,3 +82,67 @@ class Swtpm:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def require_root_and_tools(why_root, tools):
+    """Exits 77 (skipped) when not root; exits 1 when a required tool is missing."""
+    if os.geteuid() != 0:
+        print(f"skipped: needs root ({why_root})")
+        sys.exit(77)
+    for tool in tools:
+        if not shutil.which(tool) and not os.path.exists(tool):
+            print(f"FAIL: {tool} is not installed (scripts/install-deps.sh installs it)")
+            sys.exit(1)
+
+
+def write_private_etc(directory, users):
+    """Copies the host's passwd and group into `directory` and appends `users`
+    (a list of (name, uid, home)), each with a group of the same name and id."""
+    shutil.copy("/etc/passwd", os.path.join(directory, "passwd"))
+    shutil.copy("/etc/group", os.path.join(directory, "group"))
+    with open(os.path.join(directory, "passwd"), "a") as f:
+        for name, uid, home in users:
+            f.write(f"{name}:x:{uid}:{uid}::{home}:/bin/sh\n")
+    with open(os.path.join(directory, "group"), "a") as f:
+        for name, uid, _ in users:
+            f.write(f"{name}:x:{uid}:\n")
+
+
+def namespace_argv(binds, command):
+    """argv that runs `command` in a private mount namespace (unshare -m; mount
+    changes never propagate out) where each (source, target) in `binds` is
+    bind-mounted and tmpfs hides /run and /var/log, so utmp, wtmp, lastlog and
+    sudo timestamps stay in the namespace."""
+    mounts = [f"mount --bind {source} {target}" for source, target in binds]
+    mounts += ["mount -t tmpfs -o mode=755 tmpfs /run", "mount -t tmpfs -o mode=755 tmpfs /var/log"]
+    return ["unshare", "-m", "sh", "-c", " && ".join(mounts + [command])]
+
+
+def run_pty(argv, answers, env=None, timeout=30):
+    """Runs argv on a pseudo-terminal; when the screen shows the next prompt of
+    `answers` (a list of (expected_text, reply)), types the reply. Returns the
+    screen text once the program exits or `timeout` seconds pass (then it is
+    killed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, env if env is not None else os.environ)
+    screen, pending, deadline = b"", list(answers), time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            screen += data
+        if pending and pending[0][0].encode() in screen:
+            os.write(fd, (pending.pop(0)[1] + "\n").encode())
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return screen.decode(errors="replace")
