@@ -1,15 +1,18 @@
 // Checked opening, atomic replacement and locking of configuration and state files.
 #include "config/safe_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 
 namespace tpmauthn::config {
@@ -96,18 +99,70 @@ bool WriteFully(int fd, std::string_view data) {
   return true;
 }
 
-}  // namespace
+// "." + base + ".tmp-" + 16 hex digits: the name a temporary file of `base` has.
+bool IsTemporaryOf(std::string_view name, std::string_view base) {
+  const std::string prefix = "." + std::string(base) + ".tmp-";
+  if (name.size() != prefix.size() + 16 || name.substr(0, prefix.size()) != prefix) return false;
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
 
-ConfigResult<void> AtomicReplace(const std::string& path, std::string_view contents, mode_t mode,
-                                 std::optional<std::pair<uid_t, gid_t>> owner) {
-  auto [dir, base] = SplitPath(path);
+// A writer killed between creating its named temporary file and the rename
+// leaves the file behind; the next writer (who holds the lock) removes it.
+void RemoveStaleTemporaries(const std::string& dir, const std::string& base) {
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
+  if (!listing) return;
+  while (const dirent* entry = ::readdir(listing.get())) {
+    if (IsTemporaryOf(entry->d_name, base)) ::unlinkat(::dirfd(listing.get()), entry->d_name, 0);
+  }
+}
+
+std::string TemporaryName(const std::string& dir, const std::string& base) {
   std::random_device random;
+  char suffix[17];
+  std::snprintf(suffix, sizeof(suffix), "%08x%08x", random(), random());
+  return dir + "/." + base + ".tmp-" + suffix;
+}
+
+// Links the unnamed (O_TMPFILE) file `fd` at `target`; fails with EEXIST if
+// `target` exists.
+bool LinkFd(int fd, const std::string& target) {
+  const std::string proc_path = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    return true;
+  }
+  // Without /proc, AT_EMPTY_PATH does the same (it needs CAP_DAC_READ_SEARCH).
+  return errno == ENOENT && ::linkat(fd, "", AT_FDCWD, target.c_str(), AT_EMPTY_PATH) == 0;
+}
+
+// Gives the unnamed file `fd` a fresh temporary name in `dir`.
+bool LinkUnnamed(int fd, const std::string& dir, const std::string& base, std::string& temp) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    temp = TemporaryName(dir, base);
+    if (LinkFd(fd, temp)) return true;
+    if (errno != EEXIST) return false;
+  }
+  return false;
+}
+
+enum class Existing { kReplace, kRefuse };
+
+ConfigResult<void> WriteAtomically(const std::string& path, std::string_view contents, mode_t mode,
+                                   std::optional<std::pair<uid_t, gid_t>> owner,
+                                   Existing existing) {
+  auto [dir, base] = SplitPath(path);
+  RemoveStaleTemporaries(dir, base);
+  // The file stays unnamed (O_TMPFILE) while it is written, so a writer killed
+  // meanwhile leaves nothing behind. Filesystems without O_TMPFILE get a named
+  // temporary file from the start.
   std::string temp;
-  UniqueFd fd;
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  const bool unnamed = static_cast<bool>(fd);
+  if (!fd && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    return ConfigFail(path + ": cannot create a temporary file: " + ErrnoMessage(errno));
+  }
   for (int attempt = 0; attempt < 16 && !fd; ++attempt) {
-    char suffix[17];
-    std::snprintf(suffix, sizeof(suffix), "%08x%08x", random(), random());
-    temp = dir + "/." + base + ".tmp-" + suffix;
+    temp = TemporaryName(dir, base);
     fd = UniqueFd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd && errno != EEXIST) {
       return ConfigFail(path + ": cannot create a temporary file: " + ErrnoMessage(errno));
@@ -116,20 +171,46 @@ ConfigResult<void> AtomicReplace(const std::string& path, std::string_view conte
   if (!fd) return ConfigFail(path + ": cannot create a temporary file");
   auto fail = [&](const char* what) -> ConfigResult<void> {
     int err = errno;
-    ::unlink(temp.c_str());
+    if (!temp.empty()) ::unlink(temp.c_str());
+    if (err == EEXIST) return ConfigFail(path + ": already exists");
     return ConfigFail(path + ": " + what + ": " + ErrnoMessage(err));
   };
   if (!WriteFully(fd.get(), contents)) return fail("write failed");
   if (owner && ::fchown(fd.get(), owner->first, owner->second) != 0) return fail("chown failed");
   if (::fchmod(fd.get(), mode) != 0) return fail("chmod failed");
   if (::fsync(fd.get()) != 0) return fail("fsync failed");
+  if (existing == Existing::kRefuse) {
+    // link(2) never replaces: the file appears complete, or not at all.
+    if (unnamed ? !LinkFd(fd.get(), path) : ::link(temp.c_str(), path.c_str()) != 0) {
+      return fail("cannot link the new file");
+    }
+    if (!temp.empty()) ::unlink(temp.c_str());
+  } else {
+    if (unnamed && !LinkUnnamed(fd.get(), dir, base, temp)) {
+      temp.clear();  // nothing was linked, so nothing to remove
+      return fail("cannot link the temporary file");
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) return fail("rename failed");
+  }
+  temp.clear();
   if (::close(fd.release()) != 0) return fail("close failed");
-  if (::rename(temp.c_str(), path.c_str()) != 0) return fail("rename failed");
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd || ::fsync(dir_fd.get()) != 0) {
     return ConfigFail(path + ": directory fsync failed: " + ErrnoMessage(errno));
   }
   return {};
+}
+
+}  // namespace
+
+ConfigResult<void> AtomicReplace(const std::string& path, std::string_view contents, mode_t mode,
+                                 std::optional<std::pair<uid_t, gid_t>> owner) {
+  return WriteAtomically(path, contents, mode, owner, Existing::kReplace);
+}
+
+ConfigResult<void> AtomicCreate(const std::string& path, std::string_view contents, mode_t mode,
+                                std::optional<std::pair<uid_t, gid_t>> owner) {
+  return WriteAtomically(path, contents, mode, owner, Existing::kRefuse);
 }
 
 ConfigResult<FileLock> FileLock::Acquire(const std::string& lock_path) {

@@ -59,12 +59,21 @@ ConfigResult<OpenedFile> OpenChecked(const std::string& path, const FileRules& r
 // Reads the rest of `fd` (at most `limit` bytes; more is an error).
 ConfigResult<std::string> ReadAll(int fd, const std::string& name, size_t limit);
 
-// Replaces `path` atomically and durably: a temporary file in the same
-// directory (O_EXCL|O_NOFOLLOW), written, given `mode` (and `owner` when set),
-// fsync'd, renamed over `path`, then the directory fsync'd. On failure the old
-// file is untouched and the temporary file removed.
+// Replaces `path` atomically and durably: an unnamed file in the same directory
+// (O_TMPFILE; a named O_EXCL|O_NOFOLLOW one where the filesystem lacks it),
+// written, given `mode` (and `owner` when set), fsync'd, linked under a
+// temporary name, renamed over `path`, then the directory fsync'd. On failure
+// the old file is untouched and the temporary file removed. A writer killed
+// mid-way leaves at most a ".BASE.tmp-XXXXXXXXXXXXXXXX" file, which the next
+// call for `path` removes: callers serialize writers of one path (FileLock).
 ConfigResult<void> AtomicReplace(const std::string& path, std::string_view contents, mode_t mode,
                                  std::optional<std::pair<uid_t, gid_t>> owner = std::nullopt);
+
+// Creates `path` with `contents` the same way, but never replaces: the file is
+// linked in place complete (link(2)), and an existing `path` is an error
+// ("already exists"). A writer killed mid-way leaves nothing behind.
+ConfigResult<void> AtomicCreate(const std::string& path, std::string_view contents, mode_t mode,
+                                std::optional<std::pair<uid_t, gid_t>> owner = std::nullopt);
 
 // An exclusive flock(2) on `lock_path` (created 0600 if needed), released on
 // destruction. Serializes writers; readers never need it because files are

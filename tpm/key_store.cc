@@ -145,11 +145,9 @@ TpmResult<void> KeyStore::Write(const KeyRecord& record) const {
 
 TpmResult<void> KeyStore::Create(const KeyRecord& record) const {
   if (auto ok = EnsureDirectory(dir_); !ok) return ok;
-  struct stat st {};
-  if (::lstat(PathFor(record.credential_id).c_str(), &st) == 0) {
-    return StoreError(PathFor(record.credential_id) + ": already exists");
-  }
-  return Write(record);
+  auto ok = config::AtomicCreate(PathFor(record.credential_id), SerializeKeyRecord(record), 0600);
+  if (!ok) return StoreError(ok.error().message);
+  return {};
 }
 
 TpmResult<KeyRecord> KeyStore::Load(webauthn::ByteView credential_id) const {

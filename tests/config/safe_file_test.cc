@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "config/safe_file.h"
 #include "tests/support/temp_dir.h"
@@ -79,6 +82,43 @@ BOOST_AUTO_TEST_CASE(atomic_replace_keeps_mode_and_leaves_no_temporaries) {
   auto bad = AtomicReplace(dir / "no-such-dir/f", "x", 0600);
   BOOST_TEST(!bad.ok());
   BOOST_TEST(ReadFile(dir / "f") == "new\n");
+}
+
+// What a writer killed between creating and renaming its temporary file leaves
+// behind is removed by the next replacement of the same file, and nothing else.
+BOOST_AUTO_TEST_CASE(atomic_replace_removes_what_a_killed_writer_left) {
+  TempDir dir;
+  WriteFile(dir / "f", "old\n", 0600);
+  WriteFile(dir / ".f.tmp-0123456789abcdef", "half a fi", 0600);
+  WriteFile(dir / ".f.tmp-notours", "x", 0600);
+  WriteFile(dir / ".g.tmp-0123456789abcdef", "x", 0600);
+  BOOST_TEST_REQUIRE(AtomicReplace(dir / "f", "new\n", 0600).ok());
+  std::vector<std::string> names;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  BOOST_TEST(names == (std::vector<std::string>{".f.tmp-notours", ".g.tmp-0123456789abcdef", "f"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(ReadFile(dir / "f") == "new\n");
+}
+
+BOOST_AUTO_TEST_CASE(atomic_create_never_replaces) {
+  TempDir dir;
+  BOOST_TEST_REQUIRE(AtomicCreate(dir / "f", "first\n", 0640).ok());
+  struct stat st {};
+  ::stat((dir / "f").c_str(), &st);
+  BOOST_TEST((st.st_mode & 07777) == 0640u);
+  auto again = AtomicCreate(dir / "f", "second\n", 0600);
+  BOOST_TEST_REQUIRE(!again.ok());
+  BOOST_TEST(again.error().message == (dir / "f") + ": already exists");
+  BOOST_TEST(ReadFile(dir / "f") == "first\n");
+  size_t entries = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir.path())) {
+    (void)e;
+    ++entries;
+  }
+  BOOST_TEST(entries == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(read_all_has_a_limit) {
