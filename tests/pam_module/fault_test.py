@@ -47,7 +47,9 @@ with tempfile.TemporaryDirectory() as tmp:
         open(f"{tmp}/pam.d/tpmauthn-direct", "w").write("auth required pam_deny.so\n")
         args = (f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} "
                 f"rp_id=pam://ft origin=pam://ft")
-        base_env = dict(os.environ, LD_PRELOAD="libpam_wrapper.so", PAM_WRAPPER="1",
+        # In the sanitizer build the ASan runtime must be loaded ahead of pam_wrapper.
+        preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"]))
+        base_env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
                         PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1")
 
         def call(pins, env=None, prefix=()):
@@ -64,7 +66,10 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, p = call(["2580"])
         checks.check("baseline: right PIN succeeds", rc == PAM_SUCCESS, p.stdout + p.stderr)
         counter_files = glob.glob(f"{state}/*.counter")
-        before = open(counter_files[0]).read() if counter_files else ""
+        checks.check("baseline: the counter is stored", len(counter_files) == 1, counter_files)
+        if len(counter_files) != 1:
+            checks.finish()
+        before = open(counter_files[0]).read()
 
         # ENOSPC on the counter write: the state directory is a full 4 KiB tmpfs.
         script = (f"mount -t tmpfs -o size=4k,mode=700 tmpfs {state} && "
