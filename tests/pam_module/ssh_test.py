@@ -179,18 +179,13 @@ print(reply)
         p = ssh_with("record")
         check("tpmauthn respond's answer logs in (and is recorded)", f"SSH-UID={UID}" in p.stdout,
               p.stdout + p.stderr)
-        p = ssh_with("replay")
-        check("a reply replayed from an earlier session is refused",
-              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
-        p = ssh_with("flip")
-        check("a reply with one flipped byte is refused",
-              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
-        p = ssh_with("origin")
-        check("a reply made for another origin is refused",
-              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
-        p = ssh_with("other-user")
-        check("a reply from another user's credential is refused",
-              p.returncode != 0 and "SSH-UID" not in p.stdout, p.stdout + p.stderr)
+        for mode, reply in (("replay", "a reply replayed from an earlier session"),
+                            ("flip", "a reply with one flipped byte"),
+                            ("origin", "a reply made for another origin"),
+                            ("other-user", "a reply from another user's credential")):
+            p = ssh_with(mode)
+            check(f"{reply} is refused", p.returncode != 0 and "SSH-UID" not in p.stdout,
+                  p.stdout + p.stderr)
         p = ssh_with("other-self", user=OTHER)
         check("the other user logs in with that same credential as themselves",
               f"SSH-UID={UID + 1}" in p.stdout, p.stdout + p.stderr)
