@@ -30,6 +30,7 @@ using tpm::TpmErrorKind;
 int ExitCodeFor(TpmErrorKind kind) {
   switch (kind) {
     case TpmErrorKind::kUnavailable:
+    case TpmErrorKind::kBusy:
     case TpmErrorKind::kWrongTpm:
       return kExitTpmUnavailable;
     case TpmErrorKind::kLockout:

@@ -12,6 +12,7 @@ AuthenticatorError ToAuthenticatorError(const TpmError& error) {
   AuthenticatorErrorKind kind = AuthenticatorErrorKind::kRefused;
   switch (error.kind) {
     case TpmErrorKind::kUnavailable:
+    case TpmErrorKind::kBusy:
     case TpmErrorKind::kWrongTpm:
     case TpmErrorKind::kStore:
       kind = AuthenticatorErrorKind::kUnavailable;

@@ -7,7 +7,13 @@
 #include <openssl/rand.h>
 #include <tss2/tss2_mu.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
 #include <string_view>
+#include <thread>
 
 #include "config/credential.h"
 #include "tpm/pin.h"
@@ -183,6 +189,34 @@ TpmResult<Bytes> SignDigest(ESYS_CONTEXT* esys, ESYS_TR key, ESYS_TR session,
   return DerFromTpmSignature(*owned);
 }
 
+// Without a resource manager (swtpm, /dev/tpm0) the TPM has only a few
+// object and session slots for every client together, so a busy TPM
+// (TPM2_RC_OBJECT_MEMORY, _SESSION_MEMORY, _RETRY...) is normal under
+// concurrent logins. `attempt` must release everything it took (its handles
+// flush on return), so a retry never holds slots while it waits: it backs off
+// 2-4 ms, doubling up to 256 ms, for at most kBusyDeadline in all.
+constexpr auto kBusyDeadline = std::chrono::seconds(5);
+
+template <typename Fn>
+auto RetryWhileBusy(Fn&& attempt) -> decltype(attempt()) {
+  const auto deadline = std::chrono::steady_clock::now() + kBusyDeadline;
+  std::minstd_rand jitter(static_cast<uint32_t>(
+      std::chrono::steady_clock::now().time_since_epoch().count() ^ ::getpid()));
+  auto pause = std::chrono::milliseconds(2);
+  for (;;) {
+    auto result = attempt();
+    if (result || result.error().kind != TpmErrorKind::kBusy) return result;
+    if (std::chrono::steady_clock::now() + pause > deadline) {
+      TpmError error = result.error();
+      error.message += " (the TPM stayed busy for " + std::to_string(kBusyDeadline.count()) +
+                       " s; another program may be holding its handles)";
+      return error;
+    }
+    std::this_thread::sleep_for(pause + std::chrono::milliseconds(jitter() % pause.count()));
+    pause = std::min(pause * 2, std::chrono::milliseconds(256));
+  }
+}
+
 Bytes Concat(webauthn::ByteView a, webauthn::ByteView b) {
   Bytes out(a.begin(), a.end());
   out.insert(out.end(), b.begin(), b.end());
@@ -250,13 +284,10 @@ TpmError TpmAuthenticator::Annotate(TpmError error) {
 
 TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialRequest& request,
                                                            const SecretBytes& pin) {
-  ESYS_CONTEXT* esys = connection_.esys();
   for (uint32_t pcr : request.pcrs) {
     if (pcr > 23) return TpmFail(TpmErrorKind::kRefused, "PCR index out of range (0-23)");
   }
   if (request.pin && pin.empty()) return TpmFail(TpmErrorKind::kRefused, "a PIN is required");
-  auto srk = LoadSrk(esys, /*create=*/true);
-  if (!srk) return srk.error();
 
   KeyRecord record;
   record.credential_id.resize(kCredentialIdSize);
@@ -271,12 +302,24 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   record.user_handle = request.user_handle;
   record.label = request.label;
   record.created = config::TodayUtc();
-  record.srk_name = srk->name;
   record.pin = request.pin;
   record.pcrs = request.pcrs;
 
   AuthGuard auth;
   if (request.pin) DeriveAuthValue(pin, record.pin_salt, auth.auth);
+  auto made = RetryWhileBusy([&] { return CreateAndSelfAttest(request, auth.auth, record); });
+  if (!made) return made.error();
+  if (auto ok = store_.Create(record); !ok) return ok.error();
+  return made;
+}
+
+TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCredentialRequest& request,
+                                                                const TPM2B_AUTH& auth,
+                                                                KeyRecord& record) {
+  ESYS_CONTEXT* esys = connection_.esys();
+  auto srk = LoadSrk(esys, /*create=*/true);
+  if (!srk) return srk.error();
+  record.srk_name = srk->name;
 
   std::optional<TPM2B_DIGEST> policy;
   if (!request.pcrs.empty()) {
@@ -287,13 +330,13 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
 
   auto session = StartSaltedSession(esys, *srk);
   if (!session) return session.error();
-  // Encrypt Create's first parameter (inSensitive, holding the authValue).
+  // Parameter encryption: the sensitive area (with the authValue) goes encrypted.
   TSS2_RC rc = Esys_TRSess_SetAttributes(
       esys, session->get(), TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
 
   TPM2B_SENSITIVE_CREATE sensitive{};
-  sensitive.sensitive.userAuth = auth.auth;
+  sensitive.sensitive.userAuth = auth;
   TPM2B_PUBLIC in_public = KeyTemplate(request.pin, policy ? &*policy : nullptr);
   TPM2B_DATA outside{};
   TPML_PCR_SELECTION creation_pcr{};
@@ -311,7 +354,7 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   auto cose = CoseFromTpmPublic(*pub);
   if (!cose) return cose.error();
 
-  // authenticatorData with attested credential data (§6.5.1), counter 0.
+  // authenticatorData with attested credential data (WebAuthn L3 §6.5.1).
   webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, request.pin);
   auth_data.attested = webauthn::AttestedCredentialData{kAaguid, record.credential_id, *cose};
   Bytes auth_data_bytes = auth_data.Serialize();
@@ -322,7 +365,7 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
                  pub.get(), &loaded);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Load");
   TransientHandle key(esys, loaded);
-  rc = Esys_TR_SetAuth(esys, key.get(), &auth.auth);
+  rc = Esys_TR_SetAuth(esys, key.get(), &auth);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
   Bytes digest = webauthn::Sha256(Concat(auth_data_bytes, request.client_data_hash));
   TransientHandle policy_session;
@@ -337,8 +380,6 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   Esys_TRSess_SetAttributes(esys, sign_session, TPMA_SESSION_CONTINUESESSION, 0xff);
   auto signature = SignDigest(esys, key.get(), sign_session, digest);
   if (!signature) return Annotate(signature.error());
-
-  if (auto ok = store_.Create(record); !ok) return ok.error();
   return MadeCredential{
       record.credential_id, auth_data_bytes,
       webauthn::AttestationObject::EncodePackedSelf(auth_data_bytes,
@@ -348,7 +389,6 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
 
 TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& request,
                                                         const SecretBytes* pin) {
-  ESYS_CONTEXT* esys = connection_.esys();
   return store_.WithNextCounter(
       request.credential_id,
       [&](const KeyRecord& record, uint32_t counter) -> TpmResult<MadeAssertion> {
@@ -359,64 +399,74 @@ TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& 
         if (record.pin && (!pin || pin->empty())) {
           return TpmFail(TpmErrorKind::kRefused, "a PIN is required");
         }
-        auto pub = UnmarshalFromBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(
-            record.public_blob, "public area");
-        if (!pub) return pub.error();
-        auto priv = UnmarshalFromBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Unmarshal>(
-            record.private_blob, "private area");
-        if (!priv) return priv.error();
-
         webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, record.pin);
         auth_data.sign_count = counter;
         Bytes auth_data_bytes = auth_data.Serialize();
         Bytes digest = webauthn::Sha256(Concat(auth_data_bytes, request.client_data_hash));
-
-        // 1: ReadPublic(SRK) and the name check.
-        auto srk = LoadSrkChecked(esys, record.srk_name);
-        if (!srk) return srk.error();
-        // 2: the salted session; 3: Load (the SRK needs no secret).
-        auto session =
-            StartSaltedSession(esys, *srk, record.pcrs.empty() ? TPM2_SE_HMAC : TPM2_SE_POLICY);
-        if (!session) return session.error();
-        ESYS_TR loaded = ESYS_TR_NONE;
-        TSS2_RC rc = Esys_Load(esys, srk->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                               &*priv, &*pub, &loaded);
-        if (rc != TSS2_RC_SUCCESS) {
-          TpmError error = FromRc(rc, "Esys_Load");
-          if (error.kind == TpmErrorKind::kWrongTpm || error.kind == TpmErrorKind::kRefused) {
-            error.kind = TpmErrorKind::kWrongTpm;
-            error.message += " (the key was not made under this TPM's SRK)";
-          }
-          return error;
-        }
-        TransientHandle key(esys, loaded);
-        AuthGuard auth;
-        if (record.pin) DeriveAuthValue(*pin, record.pin_salt, auth.auth);
-        rc = Esys_TR_SetAuth(esys, key.get(), &auth.auth);
-        if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
-        if (!record.pcrs.empty()) {
-          if (auto ok = ApplyPolicy(esys, session->get(), record.pcrs); !ok) return ok.error();
-        }
-        // 4: Sign. Without continueSession the TPM closes the session itself.
-        rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
-        if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
-        auto signature = SignDigest(esys, key.get(), session->get(), digest);
-        // On success the TPM flushed the session; on failure it did too when
-        // the command got as far as the authorization check, so flushing it
-        // again would only fail. TransientHandle tolerates both.
-        if (signature) session->Forget();
-        if (!signature) {
-          TpmError error = signature.error();
-          if (error.kind == TpmErrorKind::kPolicy) {
-            error.message = "the PCRs this credential is bound to have changed (firmware or "
-                            "boot change?); re-enroll (" + error.message + ")";
-          }
-          return Annotate(std::move(error));
-        }
-        // 5: FlushContext(key) when `key` goes out of scope.
+        auto signature = RetryWhileBusy([&] { return SignWithKey(record, digest, pin); });
+        if (!signature) return signature.error();
         return MadeAssertion{record.credential_id, auth_data_bytes, *signature,
                              record.user_handle, counter};
       });
+}
+
+TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record, webauthn::ByteView digest,
+                                               const SecretBytes* pin) {
+  ESYS_CONTEXT* esys = connection_.esys();
+  auto pub = UnmarshalFromBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(record.public_blob,
+                                                                               "public area");
+  if (!pub) return pub.error();
+  auto priv = UnmarshalFromBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Unmarshal>(
+      record.private_blob, "private area");
+  if (!priv) return priv.error();
+
+  // 1: ReadPublic(SRK) and the name check: the SRK must be the one the key
+  // was made under.
+  auto srk = LoadSrkChecked(esys, record.srk_name);
+  if (!srk) return srk.error();
+  // 2: the salted session (the PIN-derived authValue is only ever used
+  // inside it); 3: Load (the SRK needs no secret).
+  auto session =
+      StartSaltedSession(esys, *srk, record.pcrs.empty() ? TPM2_SE_HMAC : TPM2_SE_POLICY);
+  if (!session) return session.error();
+  ESYS_TR loaded = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_Load(esys, srk->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &*priv,
+                         &*pub, &loaded);
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, "Esys_Load");
+    if (error.kind == TpmErrorKind::kWrongTpm || error.kind == TpmErrorKind::kRefused) {
+      error.kind = TpmErrorKind::kWrongTpm;
+      error.message += " (the key was not made under this TPM's SRK)";
+    }
+    return error;
+  }
+  TransientHandle key(esys, loaded);
+  AuthGuard auth;
+  if (record.pin) DeriveAuthValue(*pin, record.pin_salt, auth.auth);
+  rc = Esys_TR_SetAuth(esys, key.get(), &auth.auth);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
+  if (!record.pcrs.empty()) {
+    if (auto ok = ApplyPolicy(esys, session->get(), record.pcrs); !ok) return ok.error();
+  }
+  // 4: Sign. Without continueSession the TPM closes the session itself: one
+  // round trip fewer than a flush.
+  rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
+  auto signature = SignDigest(esys, key.get(), session->get(), digest);
+  // On success the TPM flushed the session; on failure it did too when the
+  // command got as far as the authorization check, so flushing it again would
+  // only fail. TransientHandle tolerates both.
+  // 5: FlushContext(key) when `key` goes out of scope.
+  if (signature) session->Forget();
+  if (!signature) {
+    TpmError error = signature.error();
+    if (error.kind == TpmErrorKind::kPolicy) {
+      error.message = "the PCRs this credential is bound to have changed (firmware or "
+                      "boot change?); re-enroll (" + error.message + ")";
+    }
+    return Annotate(std::move(error));
+  }
+  return signature;
 }
 
 }  // namespace tpmauthn::tpm

@@ -97,6 +97,14 @@ class TpmAuthenticator {
 
  private:
   TpmError Annotate(TpmError error);
+  // One try at the TPM part of MakeCredential: fills record's SRK name and
+  // blobs. Holds no handle once it returns, so a busy TPM can be retried.
+  TpmResult<MadeCredential> CreateAndSelfAttest(const MakeCredentialRequest& request,
+                                                const TPM2B_AUTH& auth, KeyRecord& record);
+  // One try at the TPM part of GetAssertion (5 commands): SRK check, salted
+  // session, Load, Sign, flush.
+  TpmResult<webauthn::Bytes> SignWithKey(const KeyRecord& record, webauthn::ByteView digest,
+                                         const SecretBytes* pin);
   Connection& connection_;
   const KeyStore& store_;
 };

@@ -39,9 +39,16 @@ TpmError FromRc(TSS2_RC rc, const char* operation) {
       case TPM2_RC_INTEGRITY:
         kind = TpmErrorKind::kWrongTpm;  // a blob sealed by another SRK
         break;
+      // Transient: other clients hold the TPM's few object or session slots
+      // (no resource manager), or the TPM asks to be asked again.
+      case TPM2_RC_OBJECT_MEMORY:
+      case TPM2_RC_SESSION_MEMORY:
+      case TPM2_RC_MEMORY:
       case TPM2_RC_RETRY:
       case TPM2_RC_YIELDED:
       case TPM2_RC_TESTING:
+        kind = TpmErrorKind::kBusy;
+        break;
       case TPM2_RC_INITIALIZE:
       case TPM2_RC_FAILURE:
         kind = TpmErrorKind::kUnavailable;

@@ -14,6 +14,7 @@ namespace tpmauthn::tpm {
 
 enum class TpmErrorKind {
   kUnavailable,  // no TPM, TCTI failure, TPM not responding
+  kBusy,         // out of object/session slots or asked to retry; worth another try
   kLockout,      // dictionary-attack lockout
   kWrongPin,     // authorization failure on the credential key
   kPolicy,       // PCR policy no longer satisfied
