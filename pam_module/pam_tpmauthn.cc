@@ -168,9 +168,8 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   Environment env{
       conversation,
       log,
-      [&]() -> AuthenticatorResult {
-        auto opened = tpm::PlatformAuthenticator::Open(options->tcti, options->store,
-                                                       conversation, prompt);
+      [&](webauthn::UserInterface& ui) -> AuthenticatorResult {
+        auto opened = tpm::PlatformAuthenticator::Open(options->tcti, options->store, ui, prompt);
         if (!opened) return opened.error();
         return std::unique_ptr<webauthn::Authenticator>(std::move(*opened));
       },

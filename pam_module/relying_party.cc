@@ -11,6 +11,7 @@
 #include "config/credential_file.h"
 #include "config/privileges.h"
 #include "config/safe_file.h"
+#include "pam_module/assertion_lock.h"
 #include "pam_module/remote_authenticator.h"
 #include "webauthn/assertion_verifier.h"
 #include "webauthn/base64url.h"
@@ -123,10 +124,11 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   if (auto ok = EnsureStateDirectory(options.state); !ok) {
     return Decide(Outcome::kUnavailable, ok.error().message);
   }
+  AssertionLock ordered(env.ui, options.state + "/assertions.lock");
   AuthenticatorResult authenticator =
       remote ? AuthenticatorResult(std::unique_ptr<webauthn::Authenticator>(
                    std::make_unique<RemoteAuthenticator>(env.ui)))
-             : env.open_authenticator();
+             : env.open_authenticator(ordered);
   if (!authenticator) return Decide(Outcome::kUnavailable, authenticator.error().message);
   const bool uv_required = options.uv == config::UvPolicy::kRequired;
   const config::CounterStore counters(options.state);
@@ -140,10 +142,17 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
     if (options.cue && attempt == 1 && !remote) {
       env.ui.Info("Using this computer's TPM to verify you.");
     }
+    if (!remote) {
+      if (auto entered = ordered.Enter(); !entered) {
+        return Decide(Outcome::kUnavailable, entered.error().message);
+      }
+    }
     const auto started = std::chrono::steady_clock::now();
     auto answer = (*authenticator)->GetAssertion(
         {rp_id, challenge, webauthn::Sha256(webauthn::AsBytes(client_data)), allow, uv_required});
+    if (ordered.failure()) return Decide(Outcome::kUnavailable, ordered.failure()->message);
     if (!answer) {
+      ordered.Leave();
       const webauthn::AuthenticatorError& e = answer.error();
       switch (e.kind) {
         case AuthenticatorErrorKind::kWrongPin:
@@ -213,6 +222,7 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
                                              std::string(webauthn::ToString(rejected->check)) +
                                              ": " + rejected->message);
     }
+    ordered.Leave();
     if (!stored) return Decide(Outcome::kUnavailable, stored.error().message);
     env.log.Log(LogLevel::kInfo, "accepted credential \"" + used->label + "\" (" +
                                      webauthn::Base64UrlEncode(used->id).substr(0, 8) + "...) for " +

@@ -41,9 +41,9 @@ using AuthenticatorResult =
 struct Environment {
   webauthn::UserInterface& ui;
   Logger& log;
-  // Opens the authenticator (connects to the TPM); called only when the user
-  // has credentials to try.
-  std::function<AuthenticatorResult()> open_authenticator;
+  // Opens the authenticator (connects to the TPM), which must talk to the
+  // user through `ui`; called only when the user has credentials to try.
+  std::function<AuthenticatorResult(webauthn::UserInterface& ui)> open_authenticator;
   // Whether this machine's key store holds `credential_id`.
   std::function<bool(webauthn::ByteView credential_id)> has_local_key;
   // PAM_RHOST: set when the user comes in over the network (sshd).
@@ -60,7 +60,8 @@ config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
 // one of `user`'s credentials passed every check and its counter was stored.
 //
 // Local mode uses the user's `tpm` credentials whose keys are in this
-// machine's store; remote mode uses their `remote` credentials and asks the
+// machine's store, one login at a time per state directory from the TPM's
+// signature to the stored counter (AssertionLock; not while asking for a PIN); remote mode uses their `remote` credentials and asks the
 // client over the conversation (RemoteAuthenticator). mode=auto picks remote
 // when PAM_RHOST is set or none of the user's credentials has a key here.
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env);
