@@ -84,6 +84,19 @@ class Swtpm:
         self.stop()
 
 
+def tpm_leftover_handles(tcti):
+    """How many transient objects and loaded or saved sessions the TPM holds
+    (tpm2_getcap); tpmauthn must leave none after any operation."""
+    count = 0
+    for capability in ("handles-transient", "handles-loaded-session", "handles-saved-session"):
+        p = subprocess.run(["tpm2_getcap", "-T", tcti, capability], capture_output=True, text=True,
+                           timeout=30)
+        if p.returncode != 0:
+            raise RuntimeError(f"tpm2_getcap {capability}: {p.stderr.strip()}")
+        count += sum(1 for line in p.stdout.splitlines() if line.startswith("- 0x"))
+    return count
+
+
 def require_root_and_tools(why_root, tools):
     """Exits 77 (skipped) when not root; exits 1 when a required tool is missing."""
     if os.geteuid() != 0:

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""50 concurrent PAM authentications for 5 users against one swtpm (no
+resource manager: three object and three session slots for everyone).
+
+Every login must succeed; per user the counters the module accepted must be
+exactly 1..10 — each one strictly greater than the one stored before it, none
+lost, none accepted twice — and the stored counter (relying party) and the key
+record's counter (authenticator) must both end at 10. Then 20 concurrent
+`tpmauthn assert` runs (no relying-party lock, so they really contend for the
+TPM's slots) must all succeed. Afterwards the TPM holds no transient object or
+session and no temporary file is left.
+
+usage: concurrency_test.py TPMAUTHN PAMTEST_RUNNER PAM_MODULE
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm, tpm_leftover_handles  # noqa: E402
+
+tpmauthn, runner, module = sys.argv[1:4]
+USERS = [f"conc{i}" for i in range(5)]
+LOGINS_PER_USER = 10
+RP = "pam://concurrency"
+PIN = "482916"
+checks = Checks(verbose=True)
+
+with tempfile.TemporaryDirectory() as tmp:
+    swtpm = Swtpm(os.path.join(tmp, "tpm"))
+    try:
+        creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
+        open(creds, "w").write("# concurrency test\n")
+        os.chmod(creds, 0o644)
+        for user in USERS:
+            p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials",
+                                creds, "enroll", user, "--rp-id", RP, "--origin", RP, "--pin-fd", "0"],
+                               input=PIN + "\n", capture_output=True, text=True, timeout=60)
+            checks.check(f"enroll {user}", p.returncode == 0, p.stderr)
+        os.mkdir(f"{tmp}/pam.d")
+        with open(f"{tmp}/pam.d/concurrency", "w") as f:
+            f.write(f"auth required {module} credentials={creds} store={keys} state={state} "
+                    f"tcti={swtpm.tcti} rp_id={RP} origin={RP}\n")
+        preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"]))
+        env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
+                   PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1",
+                   PAM_WRAPPER_DEBUGLEVEL="3")
+
+        # All 50 started before any is waited for.
+        logins = [(user, subprocess.Popen([runner, "concurrency", user, PIN], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+                  for _ in range(LOGINS_PER_USER) for user in USERS]
+        accepted = defaultdict(list)
+        failures = []
+        for user, process in logins:
+            out, err = process.communicate(timeout=120)
+            if not out.startswith("result 0\n"):
+                failures.append(f"{user}: {out.strip()} {err[-400:]}")
+            for match in re.finditer(r"accepted credential .* for (\S+), counter (\d+)", err):
+                accepted[match.group(1)].append(int(match.group(2)))
+        checks.check(f"all {len(logins)} concurrent logins succeed", not failures, "\n".join(failures))
+        for user in USERS:
+            checks.check(f"{user}: accepted counters are exactly 1..{LOGINS_PER_USER}",
+                         sorted(accepted[user]) == list(range(1, LOGINS_PER_USER + 1)),
+                         sorted(accepted[user]))
+
+        stored = sorted(open(f).read().split()[2] for f in glob.glob(f"{state}/*.counter"))
+        checks.check("every stored counter (relying party) is 10", stored == ["10"] * len(USERS), stored)
+        records = [json.load(open(f)) for f in glob.glob(f"{keys}/*.key")]
+        checks.check("every key record's counter (authenticator) is 10",
+                     sorted(r["counter"] for r in records) == [10] * len(USERS),
+                     [r["counter"] for r in records])
+
+        # The CLI has no relying-party lock: 20 concurrent assertions contend
+        # for the TPM's slots and must wait their turn (retry on
+        # TPM2_RC_OBJECT_MEMORY / _SESSION_MEMORY) instead of failing.
+        ids = [os.path.basename(f)[:-len(".key")] for f in glob.glob(f"{keys}/*.key")]
+        asserts = [subprocess.Popen(["sh", "-c", f'exec "$@" 3<<EOF\n{PIN}\nEOF', "sh", tpmauthn,
+                                     "--tcti", swtpm.tcti, "--store", keys, "assert", "--rp-id", RP,
+                                     "--origin", RP, "--credential", ids[i % len(ids)],
+                                     "--challenge", "A" * 43, "--pin-fd", "3", "--json"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for i in range(20)]
+        results = [(p.wait(timeout=120), p.stderr.read()) for p in asserts]
+        checks.check("20 concurrent `tpmauthn assert` all succeed",
+                     all(rc == 0 for rc, _ in results), [r for r in results if r[0] != 0][:3])
+        records = [json.load(open(f)) for f in glob.glob(f"{keys}/*.key")]
+        checks.check("... and each took its own counter (key records at 14)",
+                     sorted(r["counter"] for r in records) == [14] * len(USERS),
+                     [r["counter"] for r in records])
+        checks.check("no transient object or session left in the TPM",
+                     tpm_leftover_handles(swtpm.tcti) == 0, tpm_leftover_handles(swtpm.tcti))
+        strays = [f for d in (state, keys) for f in os.listdir(d)
+                  if not f.endswith((".counter", ".key", ".lock"))]
+        checks.check("no temporary file left", not strays, strays)
+    finally:
+        swtpm.stop()
+checks.finish()
