@@ -21,7 +21,9 @@ TpmError FromRc(TSS2_RC rc, const char* operation) {
   if (layer == TSS2_TCTI_RC_LAYER ||
       (layer != TSS2_TPM_RC_LAYER &&
        (generic == TSS2_BASE_RC_IO_ERROR || generic == TSS2_BASE_RC_NO_CONNECTION ||
-        generic == TSS2_BASE_RC_TRY_AGAIN || generic == TSS2_BASE_RC_MALFORMED_RESPONSE))) {
+        generic == TSS2_BASE_RC_TRY_AGAIN || generic == TSS2_BASE_RC_MALFORMED_RESPONSE ||
+        // ESAPI refuses every call once a command's transport failed mid-way.
+        generic == TSS2_BASE_RC_BAD_SEQUENCE))) {
     kind = TpmErrorKind::kUnavailable;
   } else if (layer == TSS2_TPM_RC_LAYER) {
     switch (base) {
