@@ -154,7 +154,8 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   line.label = args.label;
   if (auto ok = config::AppendCredentials(file.path, {line}, config::FileRules{{0, ::geteuid()}});
       !ok) {
-    rollback();
+    // A line that is in place (only its durability failed) keeps its key.
+    if (!ok.error().committed) rollback();
     return Usage(err, kCommand, ok.error().message);
   }
   if (args.json) {

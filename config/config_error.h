@@ -10,6 +10,9 @@ namespace tpmauthn::config {
 
 struct ConfigError {
   std::string message;
+  // A replaced file's new contents are in place, but making them durable
+  // (close, directory fsync) failed: callers must not undo what depends on it.
+  bool committed = false;
 };
 
 template <typename T>

@@ -193,11 +193,23 @@ ConfigResult<void> WriteAtomically(const std::string& path, std::string_view con
     if (::rename(temp.c_str(), path.c_str()) != 0) return fail("rename failed");
   }
   temp.clear();
-  if (::close(fd.release()) != 0) return fail("close failed");
+  // The new file is in place. If it cannot be made durable, a new file is
+  // taken back (it appears complete or not at all); a replaced one stays, and
+  // the error says so.
+  auto not_durable = [&](const char* what) -> ConfigResult<void> {
+    const int err = errno;
+    if (existing == Existing::kRefuse) {
+      ::unlink(path.c_str());
+      return ConfigFail(path + ": " + what + ": " + ErrnoMessage(err) + " (the file was removed)");
+    }
+    ConfigError error{path + ": " + what + ": " + ErrnoMessage(err) +
+                      " (the new contents are in place but may not survive a crash)"};
+    error.committed = true;
+    return error;
+  };
+  if (::close(fd.release()) != 0) return not_durable("close failed");
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd || ::fsync(dir_fd.get()) != 0) {
-    return ConfigFail(path + ": directory fsync failed: " + ErrnoMessage(errno));
-  }
+  if (!dir_fd || ::fsync(dir_fd.get()) != 0) return not_durable("directory fsync failed");
   return {};
 }
 

@@ -63,7 +63,9 @@ ConfigResult<std::string> ReadAll(int fd, const std::string& name, size_t limit)
 // (O_TMPFILE; a named O_EXCL|O_NOFOLLOW one where the filesystem lacks it),
 // written, given `mode` (and `owner` when set), fsync'd, linked under a
 // temporary name, renamed over `path`, then the directory fsync'd. On failure
-// the old file is untouched and the temporary file removed. A writer killed
+// the old file is untouched and the temporary file removed — except when only
+// the final close or directory fsync failed: then the new contents are in
+// place and the error has `committed` set. A writer killed
 // mid-way leaves at most a ".BASE.tmp-XXXXXXXXXXXXXXXX" file, which the next
 // call for `path` removes: callers serialize writers of one path (FileLock).
 ConfigResult<void> AtomicReplace(const std::string& path, std::string_view contents, mode_t mode,
@@ -71,7 +73,8 @@ ConfigResult<void> AtomicReplace(const std::string& path, std::string_view conte
 
 // Creates `path` with `contents` the same way, but never replaces: the file is
 // linked in place complete (link(2)), and an existing `path` is an error
-// ("already exists"). A writer killed mid-way leaves nothing behind.
+// ("already exists"). A writer killed mid-way leaves nothing behind; a failed
+// directory fsync removes the new file again.
 ConfigResult<void> AtomicCreate(const std::string& path, std::string_view contents, mode_t mode,
                                 std::optional<std::pair<uid_t, gid_t>> owner = std::nullopt);
 

@@ -7,12 +7,18 @@ handle, so its own return code is seen):
 - the counter state cannot be written (ENOSPC: a 4 KiB tmpfs, in a private
   mount namespace) -> PAM_AUTHINFO_UNAVAIL, the old counter intact, no
   temporary file left behind;
+- the disk fails (EIO from write, fsync, link, rename or the directory's
+  fsync; an LD_PRELOAD shim) while the relying party stores its counter or
+  the authenticator its key record -> PAM_AUTHINFO_UNAVAIL, no counter rolled
+  back; and while `tpmauthn enroll` writes the key or the credentials line ->
+  a non-zero exit and no key without its line (nor the reverse);
 - the conversation fails (no answer) -> PAM_AUTH_ERR.
 After each, no partial file is left in the state directory or key store.
 
-usage: fault_test.py TPMAUTHN PAMTEST_RUNNER PAM_MODULE   (as root; exit 77 = skipped)
+usage: fault_test.py TPMAUTHN PAMTEST_RUNNER PAM_MODULE EIO_SHIM   (as root; exit 77 = skipped)
 """
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +27,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import Checks, Swtpm  # noqa: E402
 
-tpmauthn, runner, module = sys.argv[1:4]
+tpmauthn, runner, module, eio_shim = sys.argv[1:5]
 if os.geteuid() != 0:
     print("skipped: needs root (mount namespace for the ENOSPC case)")
     sys.exit(77)
@@ -85,10 +91,67 @@ with tempfile.TemporaryDirectory() as tmp:
                      "No space left on device" in p.stderr, p.stderr[-1500:])
         checks.check("the stored counter is unchanged after ENOSPC", open(counter_files[0]).read() == before)
 
+        # EIO at each step of a state write, in the relying party's state
+        # directory and in the authenticator's key store.
+        def counters():
+            (key_file,) = glob.glob(f"{keys}/*.key")
+            return int(open(counter_files[0]).read().split()[2]), json.load(open(key_file))["counter"]
+
+        eio_preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), eio_shim,
+                                             "libpam_wrapper.so"]))
+        for directory, what in ((state, "counter state"), (keys, "key store")):
+            for failing in ("write", "fsync", "link", "rename", "fsync-dir"):
+                name = f"EIO from {failing} in the {what}"
+                before = counters()
+                env = dict(base_env, LD_PRELOAD=eio_preload, TPMAUTHN_EIO_DIR=directory,
+                           TPMAUTHN_EIO_CALL=failing, PAM_WRAPPER_DEBUGLEVEL="3")
+                rc, p = call(["2580"], env=env)
+                checks.check(f"{name} -> PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL,
+                             p.stdout + p.stderr[-1500:])
+                checks.check(f"{name}: the log names the I/O error",
+                             "Input/output error" in p.stderr, p.stderr[-1500:])
+                after = counters()
+                checks.check(f"{name}: no counter rolled back, the stored one never ahead of "
+                             "the authenticator's",
+                             after[0] >= before[0] and after[1] >= before[1] and after[1] >= after[0],
+                             (before, after))
+                checks.check(f"{name}: no partial file", no_partial_files(state, keys))
+        rc, p = call(["2580"])
+        checks.check("after the EIO cases a login succeeds", rc == PAM_SUCCESS, p.stdout + p.stderr)
+
+        # EIO while enroll writes its key file or the credentials line.
+        # (New key files are linked, never renamed: no "rename" in keys/.)
+        for failing in ("write", "fsync", "link", "rename", "fsync-dir"):
+            for directory in ((keys, tmp) if failing != "rename" else (tmp,)):
+                name = f"enroll with EIO from {failing} in {os.path.basename(directory)}/"
+                key_files = set(glob.glob(f"{keys}/*.key"))
+                lines = open(creds).read()
+                env = dict(os.environ, LD_PRELOAD=eio_preload.replace(" libpam_wrapper.so", ""),
+                           TPMAUTHN_EIO_DIR=directory, TPMAUTHN_EIO_CALL=failing)
+                p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials",
+                                    creds, "enroll", "ft2", "--rp-id", "pam://ft", "--origin",
+                                    "pam://ft", "--pin-fd", "0"], input="2580\n", capture_output=True,
+                                   text=True, env=env)
+                new_keys = set(glob.glob(f"{keys}/*.key")) - key_files
+                new_line = open(creds).read() != lines
+                checks.check(f"{name} -> fails, naming the I/O error",
+                             p.returncode != 0 and "Input/output error" in p.stderr,
+                             (p.returncode, p.stderr))
+                checks.check(f"{name}: no key without its credentials line, nor the reverse",
+                             bool(new_keys) == new_line, (new_keys, new_line))
+                if new_line:
+                    checks.check(f"{name}: says the credential is in place but not durable",
+                                 "may not survive a crash" in p.stderr, p.stderr)
+                checks.check(f"{name}: no partial file", no_partial_files(keys, tmp))
+                for k in new_keys:
+                    os.unlink(k)
+                open(creds, "w").write(lines)
+
         # No answer from the conversation.
         rc, p = call([])
         checks.check("conversation gives no PIN -> PAM_AUTH_ERR", rc == PAM_AUTH_ERR, p.stdout + p.stderr)
 
+        before = open(counter_files[0]).read()
         # The TPM disappears while the module waits for the PIN.
         env = dict(base_env, TPMAUTHN_TEST_ON_PROMPT=f"kill -9 {swtpm.process.pid}",
                    PAM_WRAPPER_DEBUGLEVEL="3")
