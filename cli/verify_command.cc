@@ -181,9 +181,10 @@ int VerifyDocument(const std::string& text, std::ostream& out, std::ostream& err
       throw DocumentError{"response must be a JSON object"};
     }
     Verdict verdict;
-    if (*kind == "registration") {
+    const std::string& kind_text = kind->get_ref<const std::string&>();
+    if (kind_text == "registration") {
       verdict = VerifyRegistrationDocument(doc, *response);
-    } else if (*kind == "authentication") {
+    } else if (kind_text == "authentication") {
       verdict = VerifyAuthenticationDocument(doc, *response);
     } else {
       throw DocumentError{"kind must be \"registration\" or \"authentication\""};

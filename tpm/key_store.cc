@@ -88,11 +88,16 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
   }
   // find + type checks only: nlohmann's value() throws on a type mismatch
   // (found by the key_store fuzzer).
+  // Compare through the stored values: json == "text" builds a temporary
+  // json inside a noexcept operator, so an allocation failure there would
+  // terminate the process (found by allocation-failure injection).
   auto format = j.find("format");
-  if (format == j.end() || !format->is_string() || *format != "tpmauthn-key") {
+  if (format == j.end() || !format->is_string() ||
+      format->get_ref<const std::string&>() != "tpmauthn-key") {
     return bad("not a tpmauthn key file");
   }
-  if (!j.contains("version") || !j["version"].is_number_unsigned() || j["version"] != 1) {
+  auto version = j.find("version");
+  if (version == j.end() || !version->is_number_unsigned() || version->get<uint64_t>() != 1) {
     return bad("unsupported key file version");
   }
   KeyRecord r;
