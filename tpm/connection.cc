@@ -1,6 +1,7 @@
 // TCTI loading, a command-counting TCTI wrapper, and the ESYS context.
 #include "tpm/connection.h"
 
+#include <tss2/tss2_sys.h>
 #include <tss2/tss2_tctildr.h>
 
 #include <cstdlib>
@@ -105,11 +106,44 @@ TransientHandle& TransientHandle::operator=(TransientHandle&& other) noexcept {
   return *this;
 }
 
+namespace {
+
+// TPM2_FlushContext sent with SAPI over ESAPI's own TCTI. ESAPI refuses every
+// call (BAD_SEQUENCE) once a command failed half-way through — e.g. the TPM
+// answered but checking the response HMAC could not allocate — yet the TPM
+// still holds the object; without a resource manager it would hold one of
+// its three slots until the next reset. Allocation-free apart from calloc,
+// since it runs in destructors.
+void FlushBehindEsys(ESYS_CONTEXT* esys, ESYS_TR handle) noexcept {
+  TPM2_HANDLE tpm_handle = 0;
+  TSS2_TCTI_CONTEXT* tcti = nullptr;
+  if (Esys_TR_GetTpmHandle(esys, handle, &tpm_handle) != TSS2_RC_SUCCESS ||
+      Esys_GetTcti(esys, &tcti) != TSS2_RC_SUCCESS || !tcti) {
+    return;
+  }
+  const size_t size = Tss2_Sys_GetContextSize(0);
+  void* memory = std::calloc(1, size);
+  if (!memory) return;
+  auto* sys = static_cast<TSS2_SYS_CONTEXT*>(memory);
+  TSS2_ABI_VERSION abi = TSS2_ABI_VERSION_CURRENT;
+  if (Tss2_Sys_Initialize(sys, size, tcti, &abi) == TSS2_RC_SUCCESS) {
+    Tss2_Sys_FlushContext(sys, tpm_handle);
+    Tss2_Sys_Finalize(sys);
+  }
+  std::free(memory);
+}
+
+}  // namespace
+
 void TransientHandle::Reset() {
   if (esys_ && handle_ != ESYS_TR_NONE) {
-    // Nothing useful can be done if this fails (the TPM went away); the
-    // handle is gone from this context either way.
-    if (Esys_FlushContext(esys_, handle_) != TSS2_RC_SUCCESS) Esys_TR_Close(esys_, &handle_);
+    const TSS2_RC rc = Esys_FlushContext(esys_, handle_);
+    if (rc != TSS2_RC_SUCCESS) {
+      if ((rc & 0xffff) == TSS2_BASE_RC_BAD_SEQUENCE) FlushBehindEsys(esys_, handle_);
+      // Otherwise nothing useful can be done (the TPM went away); the handle
+      // is gone from this context either way.
+      Esys_TR_Close(esys_, &handle_);
+    }
   }
   handle_ = ESYS_TR_NONE;
 }
