@@ -11,18 +11,85 @@
 //
 // Echo-off prompts are answered with the PINs in order, then with no answer.
 // Prints "result N", then "error TEXT" / "info TEXT" lines.
+//
+// Allocation failure (--direct only): with $TPMAUTHN_TEST_FAIL_ALLOC=N the
+// N-th allocation inside pam_sm_authenticate fails — C++ operator new throws
+// std::bad_alloc, OpenSSL's allocator returns NULL (CRYPTO_set_mem_functions);
+// N=0 only counts. With N>0 an unarmed warm-up login runs first in the same
+// process (prints "warm-up RC"). Prints "allocations COUNT injected 0|1 in
+// new|openssl|none" and,
+// on stderr, a backtrace of the failed allocation.
 extern "C" {
 #include <libpamtest.h>
 }
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <security/pam_appl.h>
 
+#include <openssl/crypto.h>
+
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
+
+namespace {
+
+std::atomic<bool> g_armed{false};
+std::atomic<long> g_allocations{0};
+long g_fail_at = 0;
+std::atomic<bool> g_injected{false};
+const char* g_injected_in = "none";  // "new" (C++) or "openssl"
+
+// Counts an allocation made while armed; true for the one that must fail.
+bool FailThisOne(const char* where = "new") {
+  if (!g_armed.load(std::memory_order_relaxed)) return false;
+  if (++g_allocations != g_fail_at) return false;
+  g_injected = true;
+  g_injected_in = where;
+  // Where it failed, for the test's report (backtrace() allocates: disarmed).
+  g_armed = false;
+  void* frames[32];
+  backtrace_symbols_fd(frames, backtrace(frames, 32), 2);
+  g_armed = true;
+  return true;
+}
+
+void* CountedMalloc(size_t size, const char*, int) {
+  return FailThisOne("openssl") ? nullptr : std::malloc(size);
+}
+void* CountedRealloc(void* p, size_t size, const char*, int) {
+  return FailThisOne("openssl") ? nullptr : std::realloc(p, size);
+}
+void CountedFree(void* p, const char*, int) { std::free(p); }
+
+}  // namespace
+
+// The replaced operators pair malloc with free by construction; gcc cannot
+// see that through the replacement. Never inlined: valgrind replaces them by
+// symbol, and must see every call to both halves of each pair.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#define TPMAUTHN_REPLACED __attribute__((noinline))
+TPMAUTHN_REPLACED void* operator new(std::size_t size) {
+  if (FailThisOne()) throw std::bad_alloc();
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+TPMAUTHN_REPLACED void* operator new[](std::size_t size) { return ::operator new(size); }
+TPMAUTHN_REPLACED void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return FailThisOne() ? nullptr : std::malloc(size ? size : 1);
+}
+TPMAUTHN_REPLACED void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+  return ::operator new(size, tag);
+}
+TPMAUTHN_REPLACED void operator delete(void* p) noexcept { std::free(p); }
+TPMAUTHN_REPLACED void operator delete[](void* p) noexcept { std::free(p); }
+TPMAUTHN_REPLACED void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+TPMAUTHN_REPLACED void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -74,7 +141,18 @@ int Direct(const char* module, const char* args, const char* user, Script& scrip
   for (std::string word; in >> word;) words.push_back(word);
   std::vector<const char*> argv;
   for (auto& w : words) argv.push_back(w.c_str());
+  if (g_fail_at > 0) {
+    // A warm-up login first, unarmed: OpenSSL 3.0 dereferences locks it
+    // failed to allocate during its one-time lazy initialisation (a crash
+    // inside libcrypto that no caller can handle), so the injection runs in a
+    // process that has used OpenSSL before, as sshd's or gdm's has.
+    const int warm = fn(pamh, 0, static_cast<int>(argv.size()), argv.data());
+    std::printf("warm-up %d\n", warm);
+    script.next = 0;
+  }
+  g_armed = true;
   int rc = fn(pamh, 0, static_cast<int>(argv.size()), argv.data());
+  g_armed = false;
   pam_end(pamh, rc);
   dlclose(handle);
   return rc;
@@ -83,6 +161,15 @@ int Direct(const char* module, const char* args, const char* user, Script& scrip
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* fail_alloc = std::getenv("TPMAUTHN_TEST_FAIL_ALLOC");
+  if (fail_alloc) {
+    // Before OpenSSL allocates anything.
+    if (CRYPTO_set_mem_functions(CountedMalloc, CountedRealloc, CountedFree) != 1) {
+      std::fprintf(stderr, "CRYPTO_set_mem_functions failed\n");
+      return 2;
+    }
+    g_fail_at = std::atol(fail_alloc);
+  }
   Script script;
   int rc;
   if (argc >= 5 && std::strcmp(argv[1], "--direct") == 0) {
@@ -115,6 +202,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::printf("result %d\n", rc);
+  if (fail_alloc) {
+    std::printf("allocations %ld injected %d in %s\n", g_allocations.load(), g_injected ? 1 : 0,
+                g_injected_in);
+  }
   for (auto& e : script.errors) std::printf("error %s\n", e.c_str());
   for (auto& i : script.infos) std::printf("info %s\n", i.c_str());
   return 0;
