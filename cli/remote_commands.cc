@@ -103,7 +103,8 @@ int RunSsh(const TpmArgs& tpm, const std::vector<std::string>& ssh_args, std::os
   std::vector<std::string> probe = {"ssh", "-G"};
   probe.insert(probe.end(), ssh_args.begin(), ssh_args.end());
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return Fail(err, "ssh", "pipe failed", kExitUsage);
+  // Close-on-exec: only the probe gets the write end, as its stdout (dup2).
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Fail(err, "ssh", "pipe failed", kExitUsage);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
