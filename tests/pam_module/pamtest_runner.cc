@@ -9,7 +9,10 @@
 //       pam handle (libpam folds a lone PAM_IGNORE into PAM_PERM_DENIED);
 //       $TPMAUTHN_TEST_ON_PROMPT, if set, is run by the shell at each prompt
 //
-// Echo-off prompts are answered with the PINs in order, then with no answer.
+// Echo-off prompts are answered with the PINs in order, then with no answer;
+// the PIN "--null-reply" answers with a NULL response text. With
+// $TPMAUTHN_TEST_ANSWER_CMD, echo-on prompts are answered by that shell command
+// (the prompt in $TPMAUTHN_TEST_PROMPT, the answer on its stdout).
 // Prints "result N", then "error TEXT" / "info TEXT" lines.
 //
 // Allocation failure (--direct only): with $TPMAUTHN_TEST_FAIL_ALLOC=N the
@@ -110,11 +113,29 @@ int Converse(int count, const pam_message** messages, pam_response** responses, 
       if (const char* hook = std::getenv("TPMAUTHN_TEST_ON_PROMPT")) {
         if (std::system(hook) != 0) std::fprintf(stderr, "prompt hook failed\n");
       }
+      // An echo-on prompt (a remote-mode request) answered by a command that
+      // reads the prompt from $TPMAUTHN_TEST_PROMPT.
+      const char* answer_cmd = std::getenv("TPMAUTHN_TEST_ANSWER_CMD");
+      if (answer_cmd && m->msg_style == PAM_PROMPT_ECHO_ON) {
+        setenv("TPMAUTHN_TEST_PROMPT", m->msg, 1);
+        std::string answer;
+        if (FILE* pipe = popen(answer_cmd, "r")) {
+          char buffer[4096];
+          while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) answer.append(buffer, n);
+          pclose(pipe);
+        }
+        while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+        out[i].resp = strdup(answer.c_str());
+        continue;
+      }
       if (script->next >= script->pins.size()) {
         std::free(out);
         return PAM_CONV_ERR;
       }
-      out[i].resp = strdup(script->pins[script->next++].c_str());
+      // "--null-reply": a response whose text is NULL (a broken or hostile
+      // conversation function).
+      const std::string& pin = script->pins[script->next++];
+      out[i].resp = pin == "--null-reply" ? nullptr : strdup(pin.c_str());
     } else if (m->msg_style == PAM_ERROR_MSG) {
       script->errors.emplace_back(m->msg);
     } else {
