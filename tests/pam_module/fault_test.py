@@ -12,6 +12,7 @@ handle, so its own return code is seen):
   the authenticator its key record -> PAM_AUTHINFO_UNAVAIL, no counter rolled
   back; and while `tpmauthn enroll` writes the key or the credentials line ->
   a non-zero exit and no key without its line (nor the reverse);
+- a PIN entered after timeout= seconds -> PAM_AUTH_ERR, no counter stored;
 - the conversation fails (no answer) -> PAM_AUTH_ERR.
 After each, no partial file is left in the state directory or key store.
 
@@ -58,8 +59,8 @@ with tempfile.TemporaryDirectory() as tmp:
         base_env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
                         PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1")
 
-        def call(pins, env=None, prefix=()):
-            p = subprocess.run([*prefix, runner, "--direct", module, args, "ft", *pins],
+        def call(pins, env=None, prefix=(), extra_args=""):
+            p = subprocess.run([*prefix, runner, "--direct", module, args + extra_args, "ft", *pins],
                                env=env or base_env, capture_output=True, text=True, timeout=120)
             for line in p.stderr.splitlines():
                 if "refused ft" in line:
@@ -146,6 +147,21 @@ with tempfile.TemporaryDirectory() as tmp:
                 for k in new_keys:
                     os.unlink(k)
                 open(creds, "w").write(lines)
+
+        # A PIN typed after timeout= seconds: the challenge has expired.
+        before = open(counter_files[0]).read()
+        rc, p = call(["2580"], env=dict(base_env, TPMAUTHN_TEST_ON_PROMPT="sleep 2.2",
+                                        PAM_WRAPPER_DEBUGLEVEL="3"),
+                     extra_args=" timeout=2")
+        checks.check("a PIN entered after timeout=2 -> PAM_AUTH_ERR", rc == PAM_AUTH_ERR,
+                     p.stdout + p.stderr[-1500:])
+        checks.check("... and the log says the challenge expired", "timeout" in p.stderr,
+                     p.stderr[-1500:])
+        checks.check("... and no counter was stored for it", open(counter_files[0]).read() == before)
+        rc, p = call(["2580"], env=dict(base_env, TPMAUTHN_TEST_ON_PROMPT="sleep 0.2"),
+                     extra_args=" timeout=2")
+        checks.check("control: a PIN entered within timeout=2 logs in", rc == PAM_SUCCESS,
+                     p.stdout + p.stderr[-1500:])
 
         # No answer from the conversation.
         rc, p = call([])
