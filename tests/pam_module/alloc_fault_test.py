@@ -37,7 +37,7 @@ import tempfile
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, tpm_leftover_handles  # noqa: E402
+from harness import Checks, Swtpm, direct_service_dir, enroll, pam_wrapper_env, tpm_leftover_handles  # noqa: E402
 
 tpmauthn, runner, module = sys.argv[1:4]
 HANDLE_MAKING_FINISH = ("Esys_StartAuthSession_Finish", "Esys_Load_Finish", "Esys_CreatePrimary_Finish")
@@ -72,16 +72,10 @@ with tempfile.TemporaryDirectory() as tmp:
         creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
         open(creds, "w").write("# allocation failure test\n")
         os.chmod(creds, 0o644)
-        p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials", creds,
-                            "enroll", USER, "--rp-id", RP, "--origin", RP, "--pin-fd", "0"],
-                           input=PIN + "\n", capture_output=True, text=True, timeout=60)
+        p = enroll(tpmauthn, swtpm.tcti, keys, creds, USER, RP, PIN)
         checks.check("enroll", p.returncode == 0, p.stderr)
-        os.mkdir(f"{tmp}/pam.d")
-        open(f"{tmp}/pam.d/tpmauthn-direct", "w").write("auth required pam_deny.so\n")
         args = f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} rp_id={RP} origin={RP}"
-        preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"]))
-        env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
-                   PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1")
+        env = pam_wrapper_env(direct_service_dir(tmp))
 
         def login(n, pin):
             p = subprocess.run([runner, "--direct", module, args, USER, pin],

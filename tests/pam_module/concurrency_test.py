@@ -22,7 +22,7 @@ import tempfile
 from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, tpm_leftover_handles  # noqa: E402
+from harness import Checks, Swtpm, enroll, pam_wrapper_env, tpm_leftover_handles  # noqa: E402
 
 tpmauthn, runner, module = sys.argv[1:4]
 USERS = [f"conc{i}" for i in range(5)]
@@ -38,18 +38,13 @@ with tempfile.TemporaryDirectory() as tmp:
         open(creds, "w").write("# concurrency test\n")
         os.chmod(creds, 0o644)
         for user in USERS:
-            p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials",
-                                creds, "enroll", user, "--rp-id", RP, "--origin", RP, "--pin-fd", "0"],
-                               input=PIN + "\n", capture_output=True, text=True, timeout=60)
+            p = enroll(tpmauthn, swtpm.tcti, keys, creds, user, RP, PIN)
             checks.check(f"enroll {user}", p.returncode == 0, p.stderr)
         os.mkdir(f"{tmp}/pam.d")
         with open(f"{tmp}/pam.d/concurrency", "w") as f:
             f.write(f"auth required {module} credentials={creds} store={keys} state={state} "
                     f"tcti={swtpm.tcti} rp_id={RP} origin={RP}\n")
-        preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"]))
-        env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
-                   PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1",
-                   PAM_WRAPPER_DEBUGLEVEL="3")
+        env = pam_wrapper_env(f"{tmp}/pam.d", PAM_WRAPPER_DEBUGLEVEL="3")
 
         # All 50 started before any is waited for.
         logins = [(user, subprocess.Popen([runner, "concurrency", user, PIN], env=env,

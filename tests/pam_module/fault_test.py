@@ -26,7 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm  # noqa: E402
+from harness import Checks, Swtpm, direct_service_dir, enroll, pam_wrapper_env  # noqa: E402
 
 tpmauthn, runner, module, eio_shim = sys.argv[1:5]
 if os.geteuid() != 0:
@@ -46,18 +46,12 @@ with tempfile.TemporaryDirectory() as tmp:
         creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
         open(creds, "w").write("# fault test\n")
         os.chmod(creds, 0o644)
-        p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials", creds,
-                            "enroll", "ft", "--rp-id", "pam://ft", "--origin", "pam://ft",
-                            "--pin-fd", "0"], input="2580\n", capture_output=True, text=True)
+        p = enroll(tpmauthn, swtpm.tcti, keys, creds, "ft", "pam://ft", "2580")
         checks.check("enroll", p.returncode == 0, p.stderr)
-        os.mkdir(f"{tmp}/pam.d")
-        open(f"{tmp}/pam.d/tpmauthn-direct", "w").write("auth required pam_deny.so\n")
+        pamd = direct_service_dir(tmp)
         args = (f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} "
                 f"rp_id=pam://ft origin=pam://ft")
-        # In the sanitizer build the ASan runtime must be loaded ahead of pam_wrapper.
-        preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"]))
-        base_env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
-                        PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1")
+        base_env = pam_wrapper_env(pamd)
 
         def call(pins, env=None, prefix=(), extra_args=""):
             p = subprocess.run([*prefix, runner, "--direct", module, args + extra_args, "ft", *pins],
@@ -98,14 +92,12 @@ with tempfile.TemporaryDirectory() as tmp:
             (key_file,) = glob.glob(f"{keys}/*.key")
             return int(open(counter_files[0]).read().split()[2]), json.load(open(key_file))["counter"]
 
-        eio_preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), eio_shim,
-                                             "libpam_wrapper.so"]))
         for directory, what in ((state, "counter state"), (keys, "key store")):
             for failing in ("write", "fsync", "link", "rename", "fsync-dir"):
                 name = f"EIO from {failing} in the {what}"
                 before = counters()
-                env = dict(base_env, LD_PRELOAD=eio_preload, TPMAUTHN_EIO_DIR=directory,
-                           TPMAUTHN_EIO_CALL=failing, PAM_WRAPPER_DEBUGLEVEL="3")
+                env = pam_wrapper_env(pamd, preload=[eio_shim], TPMAUTHN_EIO_DIR=directory,
+                                      TPMAUTHN_EIO_CALL=failing, PAM_WRAPPER_DEBUGLEVEL="3")
                 rc, p = call(["2580"], env=env)
                 checks.check(f"{name} -> PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL,
                              p.stdout + p.stderr[-1500:])
@@ -127,8 +119,9 @@ with tempfile.TemporaryDirectory() as tmp:
                 name = f"enroll with EIO from {failing} in {os.path.basename(directory)}/"
                 key_files = set(glob.glob(f"{keys}/*.key"))
                 lines = open(creds).read()
-                env = dict(os.environ, LD_PRELOAD=eio_preload.replace(" libpam_wrapper.so", ""),
-                           TPMAUTHN_EIO_DIR=directory, TPMAUTHN_EIO_CALL=failing)
+                env = dict(os.environ, TPMAUTHN_EIO_DIR=directory, TPMAUTHN_EIO_CALL=failing,
+                           LD_PRELOAD=" ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"),
+                                                             eio_shim])))
                 p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials",
                                     creds, "enroll", "ft2", "--rp-id", "pam://ft", "--origin",
                                     "pam://ft", "--pin-fd", "0"], input="2580\n", capture_output=True,

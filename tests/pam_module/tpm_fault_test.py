@@ -27,7 +27,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, tpm_leftover_handles  # noqa: E402
+import harness  # noqa: E402
+from harness import Checks, Swtpm, direct_service_dir, pam_wrapper_env, tpm_leftover_handles  # noqa: E402
 from tpm_proxy import (TPM_RC_FAILURE, TPM_RC_OBJECT_MEMORY, TPM_RC_SESSION_MEMORY,  # noqa: E402
                        TpmProxy, command_name)
 
@@ -75,10 +76,7 @@ with tempfile.TemporaryDirectory() as tmp:
         os.chmod(creds, 0o644)
 
         def enroll():
-            return subprocess.run([tpmauthn, "--tcti", tpm.proxy.tcti, "--store", keys,
-                                   "--credentials", creds, "enroll", USER, "--rp-id", RP,
-                                   "--origin", RP, "--pin-fd", "0"],
-                                  input=PIN + "\n", capture_output=True, text=True, timeout=60)
+            return harness.enroll(tpmauthn, tpm.proxy.tcti, keys, creds, USER, RP, PIN)
 
         def enrolled():
             keys_there = os.listdir(keys) if os.path.isdir(keys) else []
@@ -128,14 +126,9 @@ with tempfile.TemporaryDirectory() as tmp:
         checks.check("enroll for the login tests", p.returncode == 0, p.stderr)
         (key_file,) = enrolled()[0]
 
-        os.mkdir(f"{tmp}/pam.d")
-        open(f"{tmp}/pam.d/tpmauthn-direct", "w").write("auth required pam_deny.so\n")
         args = (f"credentials={creds} store={keys} state={state} tcti={tpm.proxy.tcti} "
                 f"rp_id={RP} origin={RP}")
-        preload = " ".join(filter(None, [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"]))
-        env = dict(os.environ, LD_PRELOAD=preload, PAM_WRAPPER="1",
-                   PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1",
-                   PAM_WRAPPER_DEBUGLEVEL="3")
+        env = pam_wrapper_env(direct_service_dir(tmp), PAM_WRAPPER_DEBUGLEVEL="3")
 
         def login():
             p = subprocess.run([runner, "--direct", module, args, USER, PIN], env=env,

@@ -22,7 +22,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, write_private_etc  # noqa: E402
+from harness import (Checks, Swtpm, direct_service_dir, enroll, pam_wrapper_env,  # noqa: E402
+                     write_private_etc)
 
 case, tpmauthn, runner, module = sys.argv[1:5]
 SOURCE_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -53,12 +54,10 @@ class World:
         self.creds = os.path.join(tmp, "credentials")
         self.keys = os.path.join(tmp, "keys")
         self.state = os.path.join(tmp, "state")
-        self.pamd = os.path.join(tmp, "pam.d")
+        self.pamd = direct_service_dir(tmp)
         self.home = os.path.join(tmp, "home", USER)
-        os.makedirs(self.pamd)
         os.makedirs(self.home)
         os.chown(self.home, UID, UID)
-        open(os.path.join(self.pamd, "tpmauthn-direct"), "w").write("auth required pam_deny.so\n")
         open(self.creds, "w").write("# known-CVE suite\n")
         os.chmod(self.creds, 0o644)
         self.etc = os.path.join(tmp, "etc")
@@ -72,18 +71,12 @@ class World:
         return " ".join(f"{k}={v}" for k, v in values.items()) + (" " + extra if extra else "")
 
     def enroll(self, user=USER, uv="pin", store=None, creds=None):
-        p = subprocess.run([tpmauthn, "--tcti", self.swtpm.tcti, "--store", store or self.keys,
-                            "--credentials", creds or self.creds, "enroll", user, "--rp-id", RP,
-                            "--origin", RP, "--uv", uv, "--pin-fd", "0"],
-                           input=PIN + "\n", capture_output=True, text=True, timeout=60)
+        p = enroll(tpmauthn, self.swtpm.tcti, store or self.keys, creds or self.creds, user, RP, PIN, uv)
         checks.check(f"enroll {user} (uv={uv})", p.returncode == 0, p.stderr)
         return [line for line in open(creds or self.creds) if line.split()[:1] == [user]][-1]
 
     def env(self, **extra):
-        return dict(os.environ, LD_PRELOAD=" ".join(filter(None, [
-                        os.environ.get("TPMAUTHN_ASAN_RUNTIME"), "libpam_wrapper.so"])),
-                    PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=self.pamd,
-                    PAM_WRAPPER_DISABLE_DEEPBIND="1", PAM_WRAPPER_DEBUGLEVEL="3", **extra)
+        return pam_wrapper_env(self.pamd, PAM_WRAPPER_DEBUGLEVEL="3", **extra)
 
     def direct(self, args, pins=(PIN,), user=USER, namespace=False, **env):
         """The module's own return code on a real pam handle, and its log."""

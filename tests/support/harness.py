@@ -84,6 +84,34 @@ class Swtpm:
         self.stop()
 
 
+def pam_wrapper_env(service_dir, preload=(), **extra):
+    """The environment of a process that loads libpam through pam_wrapper with
+    its service files in `service_dir`. In the sanitizer build the ASan
+    runtime must be loaded first ($TPMAUTHN_ASAN_RUNTIME); `preload` goes
+    between it and pam_wrapper."""
+    libs = [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), *preload, "libpam_wrapper.so"]
+    return dict(os.environ, LD_PRELOAD=" ".join(filter(None, libs)), PAM_WRAPPER="1",
+                PAM_WRAPPER_SERVICE_DIR=service_dir, PAM_WRAPPER_DISABLE_DEEPBIND="1", **extra)
+
+
+def direct_service_dir(tmp):
+    """A pam.d for `pamtest_runner --direct` (which calls the module itself;
+    the service's own stack only has to exist)."""
+    directory = os.path.join(tmp, "pam.d")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "tpmauthn-direct"), "w") as f:
+        f.write("auth required pam_deny.so\n")
+    return directory
+
+
+def enroll(tpmauthn, tcti, store, credentials, user, rp, pin, uv="pin"):
+    """`tpmauthn enroll` with the PIN on stdin (--pin-fd 0); the finished process."""
+    return subprocess.run([tpmauthn, "--tcti", tcti, "--store", store, "--credentials", credentials,
+                           "enroll", user, "--rp-id", rp, "--origin", rp, "--uv", uv,
+                           "--pin-fd", "0"], input=pin + "\n", capture_output=True, text=True,
+                          timeout=60)
+
+
 def tpm_leftover_handles(tcti):
     """How many transient objects and loaded or saved sessions the TPM holds
     (tpm2_getcap); tpmauthn must leave none after any operation."""
