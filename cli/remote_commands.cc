@@ -54,11 +54,11 @@ int Answer(const TpmArgs& tpm_args, const wa::RemoteRequest& request, const std:
   }
   const std::string client_data = wa::SerializeClientData(wa::kTypeGet, request.challenge, origin);
   const std::string label = chosen->label.empty() ? chosen->user : chosen->label;
-  int code = kExitOk;
-  auto made = SignWithStoredKey(tpm_args, store, *chosen, request.rp_id, client_data, pin_fd,
-                                "PIN for " + label + " (signing in to " + origin + "): ", command,
-                                err, code);
-  if (!made) return code;
+  auto made = SignWithStoredKey(tpm_args, store,
+                                {*chosen, request.rp_id, client_data, pin_fd,
+                                 "PIN for " + label + " (signing in to " + origin + "): "},
+                                command, err);
+  if (!made) return made.error();
   wa::RemoteReply reply{made->credential_id, made->authenticator_data, made->signature,
                         wa::Bytes(client_data.begin(), client_data.end())};
   out << reply.Encode() << "\n";

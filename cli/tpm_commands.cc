@@ -205,10 +205,10 @@ int RunAssert(const TpmArgs& tpm_args, const AssertArgs& args, std::ostream& out
 
   const std::string client_data = wa::SerializeClientData(wa::kTypeGet, *challenge, args.origin);
   const std::string label = chosen->label.empty() ? chosen->user : chosen->label;
-  int code = kExitOk;
-  auto made = SignWithStoredKey(tpm_args, store, *chosen, args.rp_id, client_data, args.pin_fd,
-                                "PIN for " + label + ": ", kCommand, err, code);
-  if (!made) return code;
+  auto made = SignWithStoredKey(
+      tpm_args, store, {*chosen, args.rp_id, client_data, args.pin_fd, "PIN for " + label + ": "},
+      kCommand, err);
+  if (!made) return made.error();
   wa::AssertionResponse response{
       wa::CredentialEnvelope{wa::Base64UrlEncode(made->credential_id), made->credential_id,
                              "public-key"},
@@ -313,38 +313,26 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
   return code;
 }
 
-std::optional<tpm::MadeAssertion> SignWithStoredKey(const TpmArgs& tpm_args,
-                                                    const tpm::KeyStore& store,
-                                                    const tpm::KeyRecord& record,
-                                                    const std::string& rp_id,
-                                                    const std::string& client_data_json,
-                                                    std::optional<int> pin_fd,
-                                                    const std::string& pin_prompt,
-                                                    const char* command, std::ostream& err,
-                                                    int& exit_code) {
+webauthn::Result<tpm::MadeAssertion, int> SignWithStoredKey(const TpmArgs& tpm_args,
+                                                             const tpm::KeyStore& store,
+                                                             const SignRequest& request,
+                                                             const char* command,
+                                                             std::ostream& err) {
   auto connection = tpm::Connection::Open(tpm_args.tcti);
-  if (!connection) {
-    exit_code = Report(err, command, connection.error());
-    return std::nullopt;
-  }
+  if (!connection) return Report(err, command, connection.error());
+  const tpm::KeyRecord& record = request.record;
   webauthn::SecretBytes pin;
   if (record.pin) {
-    auto read = ReadPin(pin_fd, pin_prompt, false, false);
-    if (!read.ok) {
-      exit_code = Usage(err, command, read.error);
-      return std::nullopt;
-    }
+    auto read = ReadPin(request.pin_fd, request.pin_prompt, false, false);
+    if (!read.ok) return Usage(err, command, read.error);
     pin = std::move(read.pin);
   }
   tpm::TpmAuthenticator authenticator(**connection, store);
   auto made = authenticator.GetAssertion(
-      {rp_id, wa::Sha256(wa::AsBytes(client_data_json)), record.credential_id},
+      {request.rp_id, wa::Sha256(wa::AsBytes(request.client_data_json)), record.credential_id},
       record.pin ? &pin : nullptr);
   pin.Wipe();
-  if (!made) {
-    exit_code = Report(err, command, made.error());
-    return std::nullopt;
-  }
+  if (!made) return Report(err, command, made.error());
   return std::move(*made);
 }
 

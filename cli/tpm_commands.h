@@ -39,17 +39,23 @@ int RunAssert(const TpmArgs& tpm, const AssertArgs& args, std::ostream& out, std
 
 int RunStatus(const TpmArgs& tpm, bool json, std::ostream& out, std::ostream& err);
 
-// Connects to the TPM, asks `record`'s PIN (if it has one) with `pin_prompt`
-// (or reads it from `pin_fd`), and signs an assertion over `client_data_json`
-// for `rp_id`. On failure writes the one-line error and sets `exit_code`.
-std::optional<tpm::MadeAssertion> SignWithStoredKey(const TpmArgs& tpm, const tpm::KeyStore& store,
-                                                    const tpm::KeyRecord& record,
-                                                    const std::string& rp_id,
-                                                    const std::string& client_data_json,
-                                                    std::optional<int> pin_fd,
-                                                    const std::string& pin_prompt,
-                                                    const char* command, std::ostream& err,
-                                                    int& exit_code);
+// What SignWithStoredKey signs, and how it asks for the PIN.
+struct SignRequest {
+  const tpm::KeyRecord& record;
+  std::string rp_id;
+  std::string client_data_json;
+  std::optional<int> pin_fd;  // read the PIN from here instead of the terminal
+  std::string pin_prompt;
+};
+
+// Connects to the TPM, asks the record's PIN (if it has one) and signs an
+// assertion over SHA-256(client_data_json) for rp_id. On failure writes the
+// one-line error for `command` and returns the exit code.
+webauthn::Result<tpm::MadeAssertion, int> SignWithStoredKey(const TpmArgs& tpm,
+                                                             const tpm::KeyStore& store,
+                                                             const SignRequest& request,
+                                                             const char* command,
+                                                             std::ostream& err);
 
 // Removes the key-store file of a credential, if this machine has one.
 bool RemoveStoredKey(const TpmArgs& tpm, const std::string& credential_id_base64url);
