@@ -1,0 +1,169 @@
+// The relying-party flow (pam::Authenticate) driven by the test-only virtual
+// authenticator: each fault switch must turn a login into PAM_AUTH_ERR at the
+// right check, and the local-assertion lock must be held from the signature to
+// the stored counter but never while the user is asked for a PIN.
+#define BOOST_TEST_MODULE relying_party
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "config/credential.h"
+#include "config/counter_store.h"
+#include "pam_module/relying_party.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/virtual_authenticator.h"
+
+namespace tpmauthn {
+namespace {
+
+using pam::Outcome;
+using testing::VirtualAuthenticator;
+using webauthn::Bytes;
+
+constexpr char kRp[] = "pam://rp-test";
+constexpr char kUser[] = "alice";
+
+// Whether another open file description could take `path`'s flock now.
+bool Locked(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool taken = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);
+  return taken;
+}
+
+struct Ui : webauthn::UserInterface {
+  std::function<void()> on_prompt;
+  int prompts = 0;
+  std::optional<webauthn::SecretBytes> AskSecret(const std::string&) override {
+    ++prompts;
+    if (on_prompt) on_prompt();
+    return webauthn::SecretBytes(webauthn::AsBytes("1234"));
+  }
+  std::optional<std::string> AskText(const std::string&) override { return std::nullopt; }
+  void Info(const std::string&) override {}
+  void Error(const std::string&) override {}
+};
+
+struct NullLog : pam::Logger {
+  void Log(pam::LogLevel, const std::string&) override {}
+};
+
+// Adapts the virtual authenticator to the Authenticator interface: asks for a
+// PIN first (as the TPM authenticator does), then signs; `on_sign` runs at
+// the moment of signing.
+class Adapter : public webauthn::Authenticator {
+ public:
+  Adapter(VirtualAuthenticator& device, webauthn::UserInterface& ui, std::function<void()> on_sign)
+      : device_(device), ui_(ui), on_sign_(std::move(on_sign)) {}
+  webauthn::Result<webauthn::AssertionOutput, webauthn::AuthenticatorError> GetAssertion(
+      const webauthn::GetAssertionOptions& options) override {
+    if (!ui_.AskSecret("PIN: ")) {
+      return webauthn::AuthenticatorError{webauthn::AuthenticatorErrorKind::kCancelled, "no PIN",
+                                          std::nullopt, std::nullopt};
+    }
+    if (on_sign_) on_sign_();
+    webauthn::AssertionResponse r = device_.GetAssertion(options.rp_id, kRp, options.challenge);
+    return webauthn::AssertionOutput{r.envelope.raw_id, r.authenticator_data, r.signature,
+                                     r.user_handle, r.client_data_json};
+  }
+
+ private:
+  VirtualAuthenticator& device_;
+  webauthn::UserInterface& ui_;
+  std::function<void()> on_sign_;
+};
+
+struct Fixture {
+  testing::TempDir dir;
+  VirtualAuthenticator device;
+  Ui ui;
+  NullLog log;
+  config::Options options;
+  std::function<void()> on_sign;
+
+  Fixture() {
+    config::Credential c;
+    c.user = kUser;
+    c.id = device.credential_id();
+    c.public_key = device.Record().public_key.encoded();
+    c.kind = config::AuthenticatorKind::kTpm;
+    c.rp_id = kRp;
+    c.origin = kRp;
+    c.created = "2026-11-29";
+    testing::WriteFile(dir / "credentials", config::FormatCredentialLine(c) + "\n");
+    options.credentials = dir / "credentials";
+    options.state = dir / "state";
+    options.rp_id = kRp;
+    options.origin = kRp;
+  }
+
+  pam::Decision Login() {
+    pam::Environment env{
+        ui, log,
+        [&](webauthn::UserInterface& through) -> pam::AuthenticatorResult {
+          return std::unique_ptr<webauthn::Authenticator>(
+              std::make_unique<Adapter>(device, through, on_sign));
+        },
+        [](webauthn::ByteView) { return true; }, std::nullopt};
+    return pam::Authenticate(options, kUser, env);
+  }
+
+  uint32_t Stored() {
+    auto count = config::CounterStore(options.state).Load(device.credential_id());
+    BOOST_REQUIRE(count.ok());
+    return *count;
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(a_good_assertion_logs_in_and_stores_its_counter, Fixture) {
+  BOOST_TEST(static_cast<int>(Login().outcome) == static_cast<int>(Outcome::kSuccess));
+  BOOST_TEST(Stored() == 1u);
+  BOOST_TEST(static_cast<int>(Login().outcome) == static_cast<int>(Outcome::kSuccess));
+  BOOST_TEST(Stored() == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(every_fault_is_an_auth_error_naming_its_check, Fixture) {
+  struct Case {
+    const char* name;
+    std::function<void(testing::Faults&)> set;
+    const char* check;
+  };
+  const Case cases[] = {
+      {"bad signature", [](testing::Faults& f) { f.bad_signature = true; }, "signature"},
+      {"UP cleared", [](testing::Faults& f) { f.clear_user_present = true; }, "userPresent"},
+      {"UV cleared", [](testing::Faults& f) { f.clear_user_verified = true; }, "userVerified"},
+      {"wrong rpIdHash", [](testing::Faults& f) { f.wrong_rp_id_hash = true; }, "rpIdHash"},
+      {"counter regression", [](testing::Faults& f) { f.counter = 0; }, "signCount"},
+  };
+  BOOST_TEST(static_cast<int>(Login().outcome) == static_cast<int>(Outcome::kSuccess));
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      device.faults = {};
+      c.set(device.faults);
+      const uint32_t before = Stored();
+      pam::Decision d = Login();
+      BOOST_TEST(static_cast<int>(d.outcome) == static_cast<int>(Outcome::kAuthError));
+      BOOST_TEST(d.reason.find(c.check) != std::string::npos, d.reason);
+      BOOST_TEST(Stored() == before);
+    }
+  }
+}
+
+BOOST_FIXTURE_TEST_CASE(the_assertion_lock_is_held_while_signing_but_not_while_asking, Fixture) {
+  const std::string lock = options.state + "/assertions.lock";
+  std::optional<bool> held_at_prompt, held_at_sign;
+  ui.on_prompt = [&] { held_at_prompt = Locked(lock); };
+  on_sign = [&] { held_at_sign = Locked(lock); };
+  BOOST_TEST(static_cast<int>(Login().outcome) == static_cast<int>(Outcome::kSuccess));
+  BOOST_REQUIRE(held_at_prompt.has_value());
+  BOOST_REQUIRE(held_at_sign.has_value());
+  BOOST_TEST(!*held_at_prompt);
+  BOOST_TEST(*held_at_sign);
+  BOOST_TEST(!Locked(lock));  // released once the counter is stored
+}
+
+}  // namespace
+}  // namespace tpmauthn
