@@ -75,7 +75,15 @@ with tempfile.TemporaryDirectory() as tmp:
         p = enroll(tpmauthn, swtpm.tcti, keys, creds, USER, RP, PIN)
         checks.check("enroll", p.returncode == 0, p.stderr)
         args = f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} rp_id={RP} origin={RP}"
-        env = pam_wrapper_env(direct_service_dir(tmp))
+        # Sanitizer build: AddressSanitizer checks every error path for memory
+        # errors, but LeakSanitizer is off here — OpenSSL 3.0 and tpm2-tss leak
+        # on their own allocation-failure paths (e.g. the name map that
+        # EVP_MD_fetch fills), and telling those apart needs full unwinding
+        # through libraries without frame pointers (15+ minutes). tpmauthn's
+        # own leaks are checked by LeakSanitizer in every other suite and by
+        # valgrind on the PAM path.
+        env = pam_wrapper_env(direct_service_dir(tmp), ASAN_OPTIONS=":".join(filter(None, [
+            os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"])))
 
         def login(n, pin):
             p = subprocess.run([runner, "--direct", module, args, USER, pin],
@@ -97,11 +105,12 @@ with tempfile.TemporaryDirectory() as tmp:
             (key_file,) = glob.glob(f"{keys}/*.key")
             return (int(stored[0]) if stored else 0), json.load(open(key_file))["counter"]
 
+        limitations = Counter()
         p, rc, total, _, _ = login(0, PIN)
         checks.check("a login with counting only succeeds", rc == PAM_SUCCESS, p.stdout + p.stderr[-800:])
         print(f"one login allocates {total} times (C++ new and OpenSSL)")
         points = list(range(1, min(total, 400) + 1)) + list(range(401, total + 1, 97))
-        seen, limitations = Counter(), Counter()
+        seen = Counter()
         for n in points:
             before = counters()
             p, rc, _, injected, where = login(n, PIN)
@@ -113,7 +122,8 @@ with tempfile.TemporaryDirectory() as tmp:
                                       and "json_value::destroy" in trace)
                 checks.check(f"{name}: no crash (other than nlohmann::json's destructor)",
                              in_json_destructor, (p.returncode, trace[-1500:], p.stderr[-800:]))
-                limitations["terminated in nlohmann::json's destructor"] += 1
+                if in_json_destructor:
+                    limitations["terminated in nlohmann::json's destructor"] += 1
                 after = counters()
                 checks.check(f"{name}: the crashed login stored no counter past the warm-up",
                              after[0] == before[0] + 1 or after[0] == before[1] + 1, (before, after))
@@ -134,15 +144,17 @@ with tempfile.TemporaryDirectory() as tmp:
             leftovers = tpm_leftover_handles(swtpm.tcti)
             if leftovers:
                 trace = failed_allocation_trace(p.stderr)
+                inside_esapi = any(f in trace for f in HANDLE_MAKING_FINISH)
                 checks.check(f"{name}: no TPM handle left (other than one ESAPI never returned)",
-                             any(f in trace for f in HANDLE_MAKING_FINISH), trace[-1500:])
-                limitations["handle lost inside ESAPI (StartAuthSession/Load response)"] += 1
+                             inside_esapi, trace[-1500:])
+                if inside_esapi:
+                    limitations["handle lost inside ESAPI (StartAuthSession/Load response)"] += 1
                 flush_all()
             strays = [f for d in (state, keys) for f in os.listdir(d)
                       if not f.endswith((".counter", ".key", ".lock"))]
             checks.check(f"{name}: no temporary file", not strays, strays)
         print("right PIN, (result, failed allocator) -> count:", dict(seen))
-        print("library limitations met:", dict(limitations))
+        print("library limitations met (right PIN):", dict(limitations))
 
         p, rc, wrong_total, _, _ = login(0, "000000")
         checks.check("a wrong PIN with counting only is refused", rc == PAM_AUTH_ERR, rc)
@@ -154,18 +166,23 @@ with tempfile.TemporaryDirectory() as tmp:
             checks.check(f"wrong PIN, allocation #{n} fails ({where}): never success",
                          rc != PAM_SUCCESS and rc != 25, (p.returncode, rc, p.stderr[-800:]))
             if p.returncode != 0 or rc is None:
+                in_json_destructor = "json_value::destroy" in failed_allocation_trace(p.stderr)
                 checks.check(f"wrong PIN, allocation #{n}: no crash (other than nlohmann::json's "
-                             "destructor)", "json_value::destroy" in failed_allocation_trace(p.stderr),
-                             p.stderr[-800:])
+                             "destructor)", in_json_destructor, p.stderr[-800:])
+                if in_json_destructor:
+                    limitations["terminated in nlohmann::json's destructor"] += 1
             else:
                 checks.check(f"wrong PIN, allocation #{n}: auth error or unavailable",
                              rc in (PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL), rc)
             if tpm_leftover_handles(swtpm.tcti):
+                inside_esapi = any(f in failed_allocation_trace(p.stderr) for f in HANDLE_MAKING_FINISH)
                 checks.check(f"wrong PIN, allocation #{n}: no TPM handle left (other than one "
-                             "ESAPI never returned)",
-                             any(f in failed_allocation_trace(p.stderr) for f in HANDLE_MAKING_FINISH))
+                             "ESAPI never returned)", inside_esapi)
+                if inside_esapi:
+                    limitations["handle lost inside ESAPI (StartAuthSession/Load response)"] += 1
                 flush_all()
         print("wrong PIN, (result, failed allocator) -> count:", dict(wrong))
+        print("library limitations met in all:", dict(limitations))
         print(f"{len(points)} right-PIN and {len(wrong_points)} wrong-PIN logins with a failed allocation")
     finally:
         swtpm.stop()

@@ -227,6 +227,8 @@ int main(int argc, char** argv) {
     std::printf("allocations %ld injected %d in %s\n", g_allocations.load(), g_injected ? 1 : 0,
                 g_injected_in);
   }
+  // Before any exit-time sanitizer report could abort the process.
+  std::fflush(stdout);
   for (auto& e : script.errors) std::printf("error %s\n", e.c_str());
   for (auto& i : script.infos) std::printf("info %s\n", i.c_str());
   return 0;
