@@ -13,6 +13,8 @@ packages=(
   libclang-rt-14-dev
   # tests: software TPM, PAM without touching /etc, libfido2's CLI as an independent verifier
   swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
+  # the known-CVE suite signs with an RSA-4096 key made by the openssl CLI
+  openssl
   # real PAM consumers, driven in a private mount namespace; nm for the export check
   sudo login util-linux binutils
   # memcheck on the PAM path
