@@ -4,6 +4,8 @@
 //
 //   pamtest_runner SERVICE USER [PIN...]
 //       pam_authenticate through libpamtest (the whole stack's result)
+//   pamtest_runner --threads N SERVICE USER PIN
+//       N pam_authenticate calls at once, one thread each; "result N" per call
 //   pamtest_runner --direct MODULE "ARGS" USER [PIN...]
 //       the module's own pam_sm_authenticate return value, called on a real
 //       pam handle (libpam folds a lone PAM_IGNORE into PAM_PERM_DENIED);
@@ -37,6 +39,7 @@ extern "C" {
 #include <cstring>
 #include <new>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -179,9 +182,36 @@ int Direct(const char* module, const char* args, const char* user, Script& scrip
   return rc;
 }
 
+// N pam_authenticate transactions at once, one per thread, each with its own
+// pam handle and conversation (PAM modules must be safe in threaded callers;
+// pam_wrapper also allows only 36 processes at a time). Returns the results.
+std::vector<int> Threads(int count, const char* service, const char* user, const char* pin) {
+  std::vector<int> results(static_cast<size_t>(count), -1);
+  std::vector<Script> scripts(static_cast<size_t>(count));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < count; ++i) {
+    threads.emplace_back([&, i] {
+      Script& script = scripts[static_cast<size_t>(i)];
+      script.pins = {pin};
+      pam_conv conv{Converse, &script};
+      pam_handle_t* pamh = nullptr;
+      int rc = pam_start(service, user, &conv, &pamh);
+      if (rc == PAM_SUCCESS) rc = pam_authenticate(pamh, 0);
+      if (pamh) pam_end(pamh, rc);
+      results[static_cast<size_t>(i)] = rc;
+    });
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 6 && std::strcmp(argv[1], "--threads") == 0) {
+    for (int rc : Threads(std::atoi(argv[2]), argv[3], argv[4], argv[5])) std::printf("result %d\n", rc);
+    return 0;
+  }
   const char* fail_alloc = std::getenv("TPMAUTHN_TEST_FAIL_ALLOC");
   if (fail_alloc) {
     // Before OpenSSL allocates anything.
