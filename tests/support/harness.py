@@ -1,6 +1,7 @@
 """Helpers shared by the Python end-to-end tests: a check/summary counter, a
 swtpm on a unix socket in a given directory (stopped by its PID), a private
 mount namespace with its own /etc files, and a pseudo-terminal driver."""
+import ctypes
 import os
 import pty
 import select
@@ -52,6 +53,12 @@ def wait_for_socket(path=None, port=None, seconds=10):
     return False
 
 
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the test process dies, so that a
+    test killed by a timeout leaves no swtpm behind (PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class Swtpm:
     """swtpm with fresh state in `state_dir`; use as a context manager."""
 
@@ -63,7 +70,7 @@ class Swtpm:
             ["swtpm", "socket", "--tpm2", "--server", f"type=unixio,path={self.sock}",
              "--ctrl", f"type=unixio,path={self.sock}.ctrl", "--tpmstate", f"dir={state_dir}",
              "--flags", "not-need-init,startup-clear"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         if not wait_for_socket(path=self.sock):
             self.stop()
             raise RuntimeError("swtpm did not come up")
