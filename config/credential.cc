@@ -4,6 +4,10 @@
 #include <array>
 #include <ctime>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "webauthn/base64url.h"
 
 namespace tpmauthn::config {
@@ -44,11 +48,38 @@ constexpr auto kClasses = MakeClasses();
 // class `mask`. `clean` tells whether the field ended at a blank or the end of
 // the line (false: it holds a character outside the class; the whole field is
 // still consumed so the caller can report it).
+#if defined(__SSE2__)
+// Skips base64url characters 16 at a time (while 16 bytes remain): ids and
+// keys are most of a credentials file's bytes, and the byte-at-a-time table
+// walk over them was half of a 100,000-line lookup. Signed compares: bytes
+// >= 0x80 are negative and fall in no range.
+const char* SkipBase64Url(const char* p, const char* end) {
+  auto in = [](__m128i v, char lo, char hi) {
+    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  };
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i ok = _mm_or_si128(
+        _mm_or_si128(in(v, 'A', 'Z'), in(v, 'a', 'z')),
+        _mm_or_si128(in(v, '0', '9'), _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')),
+                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('_')))));
+    const unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(ok));
+    if (bits != 0xffff) return p + __builtin_ctz(~bits);
+    p += 16;
+  }
+  return p;
+}
+#endif
+
 std::string_view TakeField(std::string_view& rest, uint8_t mask, bool& clean) {
   const char* p = rest.data();
   const char* end = p + rest.size();
   while (p < end && (kClasses[static_cast<unsigned char>(*p)] & kSpace)) ++p;
   const char* start = p;
+#if defined(__SSE2__)
+  if (mask == kB64) p = SkipBase64Url(p, end);  // the table walk below finishes the tail
+#endif
   while (p < end && (kClasses[static_cast<unsigned char>(*p)] & mask)) ++p;
   clean = p == end || (kClasses[static_cast<unsigned char>(*p)] & kSpace);
   while (p < end && !(kClasses[static_cast<unsigned char>(*p)] & kSpace)) ++p;

@@ -4,6 +4,8 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sstream>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -93,6 +95,30 @@ BOOST_AUTO_TEST_CASE(duplicate_credential_ids_are_errors) {
   BOOST_TEST_REQUIRE(!parsed.ok());
   BOOST_TEST(parsed.error().message.find("creds:4: duplicate credential id (also on line 1)") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_foreign_byte_anywhere_in_the_id_or_key_is_refused) {
+  // Ids and keys are scanned 16 bytes at a time: a byte outside base64url at
+  // every position (in a 16-byte block, at a block edge, in the tail) and of
+  // every kind (ASCII punctuation, a byte >= 0x80, NUL) must be caught.
+  std::string good = Fixture("good-line.txt");
+  good.pop_back();
+  BOOST_TEST_REQUIRE(ParseCredentialLine(good).ok());
+  std::istringstream fields(good);
+  std::string user, id, alg, key;
+  fields >> user >> id >> alg >> key;
+  for (const std::string* field : {&id, &key}) {
+    const size_t at = good.find(*field);
+    for (size_t i = 0; i < field->size(); ++i) {
+      for (char bad : {'+', '/', '=', '.', '\x80', '\xff', '\0'}) {
+        std::string line = good;
+        line[at + i] = bad;
+        BOOST_TEST_CONTEXT((field == &id ? "id" : "key") << " byte " << i << " = " << int(bad)) {
+          BOOST_TEST(!ParseCredentialLine(line).ok());
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_long_line_is_an_error_not_a_cut) {
