@@ -37,7 +37,8 @@ import tempfile
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, direct_service_dir, enroll, pam_wrapper_env, tpm_leftover_handles  # noqa: E402
+from harness import (Checks, Swtpm, direct_service_dir, enroll, login_paths,  # noqa: E402
+                     pam_wrapper_env, tpm_leftover_handles)
 
 tpmauthn, runner, module = sys.argv[1:4]
 HANDLE_MAKING_FINISH = ("Esys_StartAuthSession_Finish", "Esys_Load_Finish", "Esys_CreatePrimary_Finish")
@@ -69,9 +70,7 @@ with tempfile.TemporaryDirectory() as tmp:
         # Wrong PINs must not lock the TPM during the test: 100,000 tries.
         subprocess.run(["tpm2_dictionarylockout", "-T", swtpm.tcti, "-s", "-n", "100000", "-t", "1",
                         "-l", "1"], check=True, capture_output=True, timeout=30)
-        creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
-        open(creds, "w").write("# allocation failure test\n")
-        os.chmod(creds, 0o644)
+        creds, keys, state = login_paths(tmp, "allocation failure test")
         p = enroll(tpmauthn, swtpm.tcti, keys, creds, USER, RP, PIN)
         checks.check("enroll", p.returncode == 0, p.stderr)
         args = f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} rp_id={RP} origin={RP}"

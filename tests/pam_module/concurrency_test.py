@@ -23,7 +23,8 @@ import tempfile
 from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, enroll, pam_wrapper_env, tpm_leftover_handles  # noqa: E402
+from harness import (Checks, Swtpm, enroll, login_paths, pam_wrapper_env,  # noqa: E402
+                     tpm_leftover_handles)
 
 tpmauthn, runner, module = sys.argv[1:4]
 USERS = [f"conc{i}" for i in range(5)]
@@ -35,9 +36,7 @@ checks = Checks(verbose=True)
 with tempfile.TemporaryDirectory() as tmp:
     swtpm = Swtpm(os.path.join(tmp, "tpm"))
     try:
-        creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
-        open(creds, "w").write("# concurrency test\n")
-        os.chmod(creds, 0o644)
+        creds, keys, state = login_paths(tmp, "concurrency test")
         for user in USERS:
             p = enroll(tpmauthn, swtpm.tcti, keys, creds, user, RP, PIN)
             checks.check(f"enroll {user}", p.returncode == 0, p.stderr)

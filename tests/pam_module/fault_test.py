@@ -26,7 +26,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import Checks, Swtpm, direct_service_dir, enroll, pam_wrapper_env  # noqa: E402
+from harness import (Checks, Swtpm, direct_service_dir, enroll, login_paths,  # noqa: E402
+                     pam_wrapper_env)
 
 tpmauthn, runner, module, eio_shim = sys.argv[1:5]
 if os.geteuid() != 0:
@@ -43,9 +44,7 @@ def no_partial_files(*dirs):
 with tempfile.TemporaryDirectory() as tmp:
     swtpm = Swtpm(os.path.join(tmp, "tpm"))
     try:
-        creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
-        open(creds, "w").write("# fault test\n")
-        os.chmod(creds, 0o644)
+        creds, keys, state = login_paths(tmp, "fault test")
         p = enroll(tpmauthn, swtpm.tcti, keys, creds, "ft", "pam://ft", "2580")
         checks.check("enroll", p.returncode == 0, p.stderr)
         pamd = direct_service_dir(tmp)

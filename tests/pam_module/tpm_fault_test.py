@@ -28,7 +28,8 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 import harness  # noqa: E402
-from harness import Checks, Swtpm, direct_service_dir, pam_wrapper_env, tpm_leftover_handles  # noqa: E402
+from harness import (Checks, Swtpm, direct_service_dir, login_paths,  # noqa: E402
+                     pam_wrapper_env, tpm_leftover_handles)
 from tpm_proxy import (TPM_RC_FAILURE, TPM_RC_OBJECT_MEMORY, TPM_RC_SESSION_MEMORY,  # noqa: E402
                        TpmProxy, command_name)
 
@@ -71,9 +72,7 @@ class Tpm:
 with tempfile.TemporaryDirectory() as tmp:
     tpm = Tpm(tmp)
     try:
-        creds, keys, state = f"{tmp}/credentials", f"{tmp}/keys", f"{tmp}/state"
-        open(creds, "w").write("# tpm fault test\n")
-        os.chmod(creds, 0o644)
+        creds, keys, state = login_paths(tmp, "tpm fault test")
 
         def enroll():
             return harness.enroll(tpmauthn, tpm.proxy.tcti, keys, creds, USER, RP, PIN)

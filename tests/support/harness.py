@@ -111,6 +111,16 @@ def direct_service_dir(tmp):
     return directory
 
 
+def login_paths(tmp, comment):
+    """The credentials file (created empty, 0644, root's: what the module
+    accepts), key store and counter-state paths of a test under `tmp`."""
+    creds, keys, state = (os.path.join(tmp, n) for n in ("credentials", "keys", "state"))
+    with open(creds, "w") as f:
+        f.write(f"# {comment}\n")
+    os.chmod(creds, 0o644)
+    return creds, keys, state
+
+
 def enroll(tpmauthn, tcti, store, credentials, user, rp, pin, uv="pin"):
     """`tpmauthn enroll` with the PIN on stdin (--pin-fd 0); the finished process."""
     return subprocess.run([tpmauthn, "--tcti", tcti, "--store", store, "--credentials", credentials,
