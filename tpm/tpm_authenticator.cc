@@ -330,7 +330,7 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
 
   auto session = StartSaltedSession(esys, *srk);
   if (!session) return session.error();
-  // Parameter encryption: the sensitive area (with the authValue) goes encrypted.
+  // Encrypt Create's first parameter (inSensitive, holding the authValue).
   TSS2_RC rc = Esys_TRSess_SetAttributes(
       esys, session->get(), TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
