@@ -354,7 +354,7 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
   auto cose = CoseFromTpmPublic(*pub);
   if (!cose) return cose.error();
 
-  // authenticatorData with attested credential data (WebAuthn L3 §6.5.1).
+  // authenticatorData with attested credential data (WebAuthn L3 §6.5.1), counter 0.
   webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, request.pin);
   auth_data.attested = webauthn::AttestedCredentialData{kAaguid, record.credential_id, *cose};
   Bytes auth_data_bytes = auth_data.Serialize();
