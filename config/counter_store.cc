@@ -22,8 +22,21 @@ std::string Encode(uint32_t count) {
 
 }  // namespace
 
-std::string CounterStore::PathFor(webauthn::ByteView credential_id) const {
-  // A hash keeps file names short and free of '/' whatever the id holds.
+std::string CounterStore::PathFor(std::string_view user, webauthn::ByteView credential_id) const {
+  // A hash keeps file names short and free of '/' whatever the name and id
+  // hold; the length prefix keeps ("ab", "c…") and ("a", "bc…") apart.
+  webauthn::Bytes key;
+  const std::string_view domain = "tpmauthn counter v2";
+  key.insert(key.end(), domain.begin(), domain.end());
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<uint8_t>(user.size() >> shift));
+  }
+  key.insert(key.end(), user.begin(), user.end());
+  key.insert(key.end(), credential_id.begin(), credential_id.end());
+  return dir_ + "/" + webauthn::Base64UrlEncode(webauthn::Sha256(key)) + ".counter";
+}
+
+std::string CounterStore::LegacyPathFor(webauthn::ByteView credential_id) const {
   return dir_ + "/" + webauthn::Base64UrlEncode(webauthn::Sha256(credential_id)) + ".counter";
 }
 
@@ -54,16 +67,26 @@ ConfigResult<uint32_t> CounterStore::ReadLocked(const std::string& path) const {
   return count;
 }
 
-ConfigResult<uint32_t> CounterStore::Load(webauthn::ByteView credential_id) const {
-  return ReadLocked(PathFor(credential_id));
+ConfigResult<uint32_t> CounterStore::ReadWithLegacy(std::string_view user,
+                                                    webauthn::ByteView credential_id) const {
+  const std::string path = PathFor(user, credential_id);
+  auto opened = OpenChecked(path, FileRules{{::geteuid()}, false});
+  if (!opened) return opened.error();
+  return ReadLocked(opened->status == OpenStatus::kOpened ? path : LegacyPathFor(credential_id));
 }
 
-ConfigResult<uint32_t> CounterStore::Advance(webauthn::ByteView credential_id,
+ConfigResult<uint32_t> CounterStore::Load(std::string_view user,
+                                          webauthn::ByteView credential_id) const {
+  return ReadWithLegacy(user, credential_id);
+}
+
+ConfigResult<uint32_t> CounterStore::Advance(std::string_view user,
+                                             webauthn::ByteView credential_id,
                                              const NextFn& next) const {
-  std::string path = PathFor(credential_id);
+  std::string path = PathFor(user, credential_id);
   auto lock = FileLock::Acquire(path + ".lock");
   if (!lock) return lock.error();
-  auto stored = ReadLocked(path);
+  auto stored = ReadWithLegacy(user, credential_id);
   if (!stored) return stored.error();
   auto proposed = next(*stored);
   if (!proposed) return proposed.error();

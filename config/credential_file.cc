@@ -76,7 +76,9 @@ class LineReader {
 
 ConfigResult<std::vector<Credential>> Read(LineReader& reader, const std::string& name,
                                            const std::optional<std::string>& user,
-                                           const std::function<LineReader()>& rewind) {
+                                           const std::function<LineReader()>& rewind,
+                                           const std::vector<std::string>& watch = {},
+                                           std::vector<IdHolder>* holders = nullptr) {
   std::vector<Credential> out;
   std::vector<uint64_t> ids;  // hashes only: 8 bytes per credential
   std::string_view line;
@@ -91,6 +93,9 @@ ConfigResult<std::vector<Credential>> Read(LineReader& reader, const std::string
     if (!type) return ConfigFail(where() + type.error().message);
     if (*type != LineType::kCredential) continue;
     if (fields.id != "*") ids.push_back(std::hash<std::string_view>{}(fields.id));
+    for (const std::string& watched : watch) {
+      if (fields.id == watched) holders->push_back({watched, std::string(fields.user), number});
+    }
     if (!user || fields.user == *user) {
       auto credential = ParseFields(fields);
       if (!credential) return ConfigFail(where() + credential.error().message);
@@ -127,12 +132,23 @@ ConfigResult<std::vector<Credential>> Read(LineReader& reader, const std::string
 
 ConfigResult<std::vector<Credential>> ReadCredentials(int fd, const std::string& name,
                                                       const std::optional<std::string>& user) {
+  std::vector<IdHolder> none;
+  return ReadCredentials(fd, name, user, {}, none);
+}
+
+ConfigResult<std::vector<Credential>> ReadCredentials(int fd, const std::string& name,
+                                                      const std::optional<std::string>& user,
+                                                      const std::vector<std::string>& watch,
+                                                      std::vector<IdHolder>& holders) {
   off_t start = ::lseek(fd, 0, SEEK_CUR);
   LineReader reader(fd, {});
-  return Read(reader, name, user, [&] {
-    ::lseek(fd, start < 0 ? 0 : start, SEEK_SET);
-    return LineReader(fd, {});
-  });
+  return Read(
+      reader, name, user,
+      [&] {
+        ::lseek(fd, start < 0 ? 0 : start, SEEK_SET);
+        return LineReader(fd, {});
+      },
+      watch, &holders);
 }
 
 ConfigResult<std::vector<Credential>> ParseCredentials(std::string_view text,

@@ -22,6 +22,21 @@ namespace tpmauthn::config {
 ConfigResult<std::vector<Credential>> ReadCredentials(int fd, const std::string& name,
                                                       const std::optional<std::string>& user);
 
+// Where a watched credential id (base64url) appears, and for whom.
+struct IdHolder {
+  std::string id;
+  std::string user;
+  size_t line = 0;
+};
+
+// ReadCredentials, also reporting every line (of any user) whose id is one of
+// `watch`, in `holders` — for refusing personal-file lines that name ids
+// enrolled in the central file.
+ConfigResult<std::vector<Credential>> ReadCredentials(int fd, const std::string& name,
+                                                      const std::optional<std::string>& user,
+                                                      const std::vector<std::string>& watch,
+                                                      std::vector<IdHolder>& holders);
+
 // The same over text in memory.
 ConfigResult<std::vector<Credential>> ParseCredentials(std::string_view text,
                                                        const std::string& name,

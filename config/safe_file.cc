@@ -60,6 +60,65 @@ ConfigResult<OpenedFile> OpenChecked(const std::string& path, const FileRules& r
   return OpenedFile{OpenStatus::kOpened, std::move(owned)};
 }
 
+ConfigResult<UniqueFd> OpenTrustedDirectory(const std::string& path, mode_t create_mode) {
+  if (path.empty() || path.front() != '/') return ConfigFail(path + ": not an absolute path");
+  const uid_t self = ::geteuid();
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd dir(::open("/", kFlags));  // O_CLOEXEC in kFlags
+  if (!dir) return ConfigFail("/: cannot open: " + ErrnoMessage(errno));
+  std::string walked;
+  auto check = [&](int fd, bool last) -> ConfigResult<void> {
+    const std::string& name = walked.empty() ? std::string("/") : walked;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return ConfigFail(name + ": cannot stat: " + ErrnoMessage(errno));
+    if (st.st_uid != 0 && st.st_uid != self) {
+      return ConfigFail(name + ": owned by uid " + std::to_string(st.st_uid) +
+                        " (must be root's)");
+    }
+    const bool shared_sticky = !last && st.st_uid == 0 && (st.st_mode & S_ISVTX);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !shared_sticky) {
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return ConfigFail(name + ": writable by group or others (mode " + mode + ")");
+    }
+    return {};
+  };
+  size_t start = 1;
+  if (auto ok = check(dir.get(), path.find_first_not_of('/') == std::string::npos); !ok) {
+    return ok.error();
+  }
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    const std::string component = path.substr(start, slash - start);
+    start = slash + 1;
+    if (component.empty() || component == ".") continue;
+    if (component == "..") return ConfigFail(path + ": contains \"..\"");
+    walked += "/" + component;
+    const bool last = path.find_first_not_of('/', slash) == std::string::npos;
+    UniqueFd next(::openat(dir.get(), component.c_str(), kFlags));  // O_CLOEXEC in kFlags
+    if (!next && errno == ENOENT && last) {
+      if (::mkdirat(dir.get(), component.c_str(), create_mode) != 0 && errno != EEXIST) {
+        return ConfigFail(walked + ": cannot create: " + ErrnoMessage(errno));
+      }
+      next = UniqueFd(::openat(dir.get(), component.c_str(), kFlags));  // O_CLOEXEC in kFlags
+    }
+    if (!next) {
+      const int err = errno;
+      if (err == ENOENT) {
+        return ConfigFail(walked + ": missing (create it: root-owned, not writable by others)");
+      }
+      if (err == ELOOP || err == ENOTDIR) {
+        return ConfigFail(walked + ": not a directory (a symbolic link or a file; refused)");
+      }
+      return ConfigFail(walked + ": cannot open: " + ErrnoMessage(err));
+    }
+    if (auto ok = check(next.get(), last); !ok) return ok.error();
+    dir = std::move(next);
+  }
+  return dir;
+}
+
 ConfigResult<std::string> ReadAll(int fd, const std::string& name, size_t limit) {
   std::string out;
   char buffer[16384];

@@ -56,6 +56,15 @@ struct OpenedFile {
 // symlink, wrong owner, ...) is an error that says why.
 ConfigResult<OpenedFile> OpenChecked(const std::string& path, const FileRules& rules);
 
+// Opens the directory `path` (absolute) one component at a time from "/",
+// each with O_NOFOLLOW, and checks every component: a directory owned by root
+// or by this process's effective uid, not writable by group or others — except
+// that a root-owned sticky directory such as /tmp may be passed through,
+// since nobody else can rename or remove what it holds. The last component
+// is created with `create_mode` if missing (and checked like the others);
+// a missing parent is an error, never created. Returns the directory's fd.
+ConfigResult<UniqueFd> OpenTrustedDirectory(const std::string& path, mode_t create_mode);
+
 // Reads the rest of `fd` (at most `limit` bytes; more is an error).
 ConfigResult<std::string> ReadAll(int fd, const std::string& name, size_t limit);
 

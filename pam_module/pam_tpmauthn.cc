@@ -175,6 +175,14 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,
+      [&](webauthn::ByteView id) -> config::ConfigResult<std::optional<std::string>> {
+        if (!tpm::PlatformAuthenticator::HasKey(options->store, id)) {
+          return std::optional<std::string>();
+        }
+        auto record = tpm::KeyStore(options->store).Load(id);
+        if (!record) return config::ConfigFail(record.error().message);
+        return std::optional<std::string>(record->user);
+      },
   };
   Decision decision = pam::Authenticate(*options, user, env);
   const int code = ToPamCode(decision.outcome, options->nouserok);

@@ -2,7 +2,6 @@
 #include "pam_module/relying_party.h"
 
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -40,59 +39,78 @@ bool FreshChallenge(Bytes& out) {
   return true;
 }
 
-config::ConfigResult<void> EnsureStateDirectory(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return config::ConfigFail(dir + ": not a directory");
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-      return config::ConfigFail(dir + ": group- or world-writable state directory");
+// The user's personal credentials file, read with the user's privileges.
+config::ConfigResult<std::pair<std::string, std::vector<config::Credential>>> ReadPersonalFile(
+    const std::string& user) {
+  auto entry = config::LookUpUser(user);
+  if (!entry) return entry.error();
+  const std::string path = config::UserCredentialsPath(*entry);
+  config::ConfigResult<std::vector<config::Credential>> personal = std::vector<config::Credential>{};
+  auto switched = config::WithUserPrivileges(*entry, [&] {
+    auto opened = config::OpenChecked(path, config::FileRules{{entry->uid, 0}, false});
+    if (!opened) {
+      personal = opened.error();
+    } else if (opened->status == config::OpenStatus::kOpened) {
+      personal = config::ReadCredentials(opened->fd.get(), path, user);
     }
-    return {};
-  }
-  for (size_t slash = dir.find('/', 1); slash != std::string::npos;
-       slash = dir.find('/', slash + 1)) {
-    ::mkdir(dir.substr(0, slash).c_str(), 0755);
-  }
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return config::ConfigFail(dir + ": cannot create: " + config::ErrnoMessage(errno));
-  }
-  return {};
+  });
+  if (!switched) return switched.error();
+  if (!personal) return personal.error();
+  return std::make_pair(path, std::move(*personal));
 }
 
 }  // namespace
 
 config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
-    const config::Options& options, const std::string& user) {
+    const config::Options& options, const std::string& user,
+    const std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView)>&
+        local_key_user) {
+  std::string personal_path;
+  std::vector<config::Credential> personal;
+  std::vector<std::string> personal_ids;
+  if (options.user_credentials) {
+    auto read = ReadPersonalFile(user);
+    if (!read) return read.error();
+    personal_path = std::move(read->first);
+    personal = std::move(read->second);
+    for (const config::Credential& c : personal) {
+      if (!c.id.empty()) personal_ids.push_back(webauthn::Base64UrlEncode(c.id));
+    }
+  }
   std::vector<config::Credential> out;
+  std::vector<config::IdHolder> borrowed;
   auto central = config::OpenChecked(options.credentials, config::FileRules{{0}, false});
   if (!central) return central.error();
   if (central->status == config::OpenStatus::kOpened) {
-    auto read = config::ReadCredentials(central->fd.get(), options.credentials, user);
+    auto read = config::ReadCredentials(central->fd.get(), options.credentials, user,
+                                        personal_ids, borrowed);
     if (!read) return read.error();
     out = std::move(*read);
   }
-  if (options.user_credentials) {
-    auto entry = config::LookUpUser(user);
-    if (!entry) return entry.error();
-    const std::string path = config::UserCredentialsPath(*entry);
-    config::ConfigResult<std::vector<config::Credential>> personal = std::vector<config::Credential>{};
-    auto switched = config::WithUserPrivileges(*entry, [&] {
-      auto opened = config::OpenChecked(path, config::FileRules{{entry->uid, 0}, false});
-      if (!opened) {
-        personal = opened.error();
-      } else if (opened->status == config::OpenStatus::kOpened) {
-        personal = config::ReadCredentials(opened->fd.get(), path, user);
+  if (!borrowed.empty()) {
+    return config::ConfigFail(personal_path + ": credential " + borrowed.front().id.substr(0, 8) +
+                              "... is enrolled in " + options.credentials + ":" +
+                              std::to_string(borrowed.front().line) + " (for " +
+                              borrowed.front().user + "); refusing the personal file");
+  }
+  for (config::Credential& c : personal) {
+    if (local_key_user && !c.id.empty()) {
+      auto owner = local_key_user(c.id);
+      if (!owner) return owner.error();
+      if (*owner && **owner != user) {
+        return config::ConfigFail(personal_path + ": credential " +
+                                  webauthn::Base64UrlEncode(c.id).substr(0, 8) +
+                                  "... has a key on this machine enrolled for " + **owner +
+                                  "; refusing the personal file");
       }
-    });
-    if (!switched) return switched.error();
-    if (!personal) return personal.error();
-    for (auto& c : *personal) out.push_back(std::move(c));
+    }
+    out.push_back(std::move(c));
   }
   return out;
 }
 
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env) {
-  auto credentials = LoadCredentials(options, user);
+  auto credentials = LoadCredentials(options, user, env.local_key_user);
   if (!credentials) return Decide(Outcome::kUnavailable, credentials.error().message);
   if (credentials->empty()) {
     return Decide(Outcome::kUserUnknown, "no credential enrolled for user " + user);
@@ -121,8 +139,8 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   }
   std::vector<Bytes> allow;
   for (const config::Credential* c : usable) allow.push_back(c->id);
-  if (auto ok = EnsureStateDirectory(options.state); !ok) {
-    return Decide(Outcome::kUnavailable, ok.error().message);
+  if (auto ok = config::OpenTrustedDirectory(options.state, 0700); !ok) {
+    return Decide(Outcome::kUnavailable, "state directory: " + ok.error().message);
   }
   AssertionLock ordered(env.ui, options.state + "/assertions.lock");
   AuthenticatorResult authenticator =
@@ -207,7 +225,7 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
         answer->signature,
         answer->user_handle};
     std::optional<webauthn::Error> rejected;
-    auto stored = counters.Advance(answer->credential_id, [&](uint32_t counter)
+    auto stored = counters.Advance(user, answer->credential_id, [&](uint32_t counter)
                                                               -> config::ConfigResult<uint32_t> {
       webauthn::CredentialRecord record{used->id, *key, counter};
       auto verified = webauthn::VerifyAssertion(response, record, expected);

@@ -48,13 +48,24 @@ struct Environment {
   std::function<bool(webauthn::ByteView credential_id)> has_local_key;
   // PAM_RHOST: set when the user comes in over the network (sshd).
   std::optional<std::string> remote_host;
+  // The user a key in this machine's store was enrolled for (nullopt: no key
+  // here). Personal-file lines naming another user's key are refused.
+  std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView credential_id)>
+      local_key_user;
+
 };
 
 // The user's credentials from the central file and, with user_credentials,
 // ~/.config/tpmauthn/credentials read with the user's privileges. Missing
-// files hold no credentials; unreadable or invalid files are errors.
+// files hold no credentials; unreadable or invalid files are errors. So is a
+// personal-file line whose credential id is in the central file (for anyone)
+// or whose key in this machine's store was enrolled for another user
+// (`local_key_user`, may be null): ids are public, and a line that borrows
+// one could otherwise pass for that credential.
 config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
-    const config::Options& options, const std::string& user);
+    const config::Options& options, const std::string& user,
+    const std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView)>&
+        local_key_user = nullptr);
 
 // The whole authentication. Never returns kSuccess unless an assertion from
 // one of `user`'s credentials passed every check and its counter was stored.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <random>
 #include <thread>
 
@@ -20,8 +21,10 @@ using tpmauthn::testing::TempDir;
 using tpmauthn::testing::WriteFile;
 using tpmauthn::webauthn::AsBytes;
 
+constexpr std::string_view kUser = "alice";
+
 static ConfigResult<uint32_t> Increment(const CounterStore& store, std::string_view id) {
-  return store.Advance(AsBytes(id), [](uint32_t stored) -> ConfigResult<uint32_t> {
+  return store.Advance(kUser, AsBytes(id), [](uint32_t stored) -> ConfigResult<uint32_t> {
     return stored + 1;
   });
 }
@@ -29,31 +32,31 @@ static ConfigResult<uint32_t> Increment(const CounterStore& store, std::string_v
 BOOST_AUTO_TEST_CASE(monotonic) {
   TempDir dir;
   CounterStore store(dir.path());
-  BOOST_TEST(store.Load(AsBytes("c1")).value() == 0u);
-  auto set = store.Advance(AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> { return 41; });
+  BOOST_TEST(store.Load(kUser, AsBytes("c1")).value() == 0u);
+  auto set = store.Advance(kUser, AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> { return 41; });
   BOOST_TEST_REQUIRE(set.ok());
-  BOOST_TEST(store.Load(AsBytes("c1")).value() == 41u);
-  auto same = store.Advance(AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> { return 41; });
+  BOOST_TEST(store.Load(kUser, AsBytes("c1")).value() == 41u);
+  auto same = store.Advance(kUser, AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> { return 41; });
   BOOST_TEST(!same.ok());
-  auto back = store.Advance(AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> { return 3; });
+  auto back = store.Advance(kUser, AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> { return 3; });
   BOOST_TEST(!back.ok());
-  BOOST_TEST(store.Load(AsBytes("c1")).value() == 41u);
-  auto refused = store.Advance(AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> {
+  BOOST_TEST(store.Load(kUser, AsBytes("c1")).value() == 41u);
+  auto refused = store.Advance(kUser, AsBytes("c1"), [](uint32_t) -> ConfigResult<uint32_t> {
     return ConfigFail("signature invalid");
   });
   BOOST_TEST(!refused.ok());
-  BOOST_TEST(store.Load(AsBytes("c1")).value() == 41u);
+  BOOST_TEST(store.Load(kUser, AsBytes("c1")).value() == 41u);
   // 0 after 0: an authenticator without a counter.
-  auto zero = store.Advance(AsBytes("c2"), [](uint32_t) -> ConfigResult<uint32_t> { return 0; });
+  auto zero = store.Advance(kUser, AsBytes("c2"), [](uint32_t) -> ConfigResult<uint32_t> { return 0; });
   BOOST_TEST(zero.ok());
-  BOOST_TEST(store.Load(AsBytes("c2")).value() == 0u);
+  BOOST_TEST(store.Load(kUser, AsBytes("c2")).value() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(corruption_fails_closed_and_never_resets) {
   TempDir dir;
   CounterStore store(dir.path());
   BOOST_TEST_REQUIRE(Increment(store, "c").ok());
-  const std::string path = store.PathFor(AsBytes("c"));
+  const std::string path = store.PathFor(kUser, AsBytes("c"));
   const std::string good = ReadFile(path);
   const std::string variants[] = {
       "",                                      // truncated to nothing
@@ -64,7 +67,7 @@ BOOST_AUTO_TEST_CASE(corruption_fails_closed_and_never_resets) {
   };
   for (const std::string& variant : variants) {
     WriteFile(path, variant, 0600);
-    auto loaded = store.Load(AsBytes("c"));
+    auto loaded = store.Load(kUser, AsBytes("c"));
     BOOST_TEST_REQUIRE(!loaded.ok());
     BOOST_TEST(loaded.error().message.find("corrupt") != std::string::npos);
     BOOST_TEST(!Increment(store, "c").ok());
@@ -94,7 +97,7 @@ BOOST_AUTO_TEST_CASE(fifty_processes_lose_no_update) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
   }
   BOOST_TEST(failures == 0);
-  BOOST_TEST(store.Load(AsBytes("shared")).value() == uint32_t{kProcesses * kUpdates});
+  BOOST_TEST(store.Load(kUser, AsBytes("shared")).value() == uint32_t{kProcesses * kUpdates});
 }
 
 BOOST_AUTO_TEST_CASE(sigkill_at_random_points_never_tears_or_rolls_back) {
@@ -115,7 +118,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_points_never_tears_or_rolls_back) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (WIFSIGNALED(status)) ++kills;
-    auto now = store.Load(AsBytes("crash"));
+    auto now = store.Load(kUser, AsBytes("crash"));
     BOOST_REQUIRE_MESSAGE(now.ok(), (now.ok() ? std::string() : now.error().message));
     BOOST_REQUIRE_MESSAGE(*now >= last_seen, "rolled back from " << last_seen << " to " << *now);
     last_seen = *now;
@@ -123,4 +126,42 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_points_never_tears_or_rolls_back) {
   BOOST_TEST(kills == 500);
   BOOST_TEST(last_seen > 0u);
   BOOST_TEST_MESSAGE("counter after 500 kills: " << last_seen);
+}
+
+BOOST_AUTO_TEST_CASE(one_users_counter_never_moves_anothers) {
+  // Credential ids are public: whatever a user's own key signs under another
+  // user's credential id must leave that user's counter alone.
+  TempDir dir;
+  CounterStore store(dir.path());
+  auto alice = store.Advance("alice", AsBytes("id"), [](uint32_t) -> ConfigResult<uint32_t> {
+    return 5;
+  });
+  BOOST_TEST_REQUIRE(alice.ok());
+  auto mallory = store.Advance("mallory", AsBytes("id"), [](uint32_t) -> ConfigResult<uint32_t> {
+    return 0xFFFFFFFF;
+  });
+  BOOST_TEST_REQUIRE(mallory.ok());
+  BOOST_TEST(store.Load("alice", AsBytes("id")).value() == 5u);
+  BOOST_TEST(store.Load("mallory", AsBytes("id")).value() == 0xFFFFFFFFu);
+  BOOST_TEST(store.PathFor("alice", AsBytes("id")) != store.PathFor("mallory", AsBytes("id")));
+  // The user name is length-prefixed: ("ab", "c") and ("a", "bc") differ.
+  BOOST_TEST(store.PathFor("ab", AsBytes("c")) != store.PathFor("a", AsBytes("bc")));
+}
+
+BOOST_AUTO_TEST_CASE(a_counter_kept_by_id_alone_is_where_it_continues) {
+  // tpmauthn 0.1 kept counters by credential id; they are not lost.
+  TempDir dir;
+  CounterStore store(dir.path());
+  auto legacy = store.Advance("x", AsBytes("id"), [](uint32_t) -> ConfigResult<uint32_t> {
+    return 40;
+  });
+  BOOST_TEST_REQUIRE(legacy.ok());
+  BOOST_TEST_REQUIRE(::rename(store.PathFor("x", AsBytes("id")).c_str(),
+                              store.LegacyPathFor(AsBytes("id")).c_str()) == 0);
+  BOOST_TEST(store.Load(kUser, AsBytes("id")).value() == 40u);
+  BOOST_TEST(!store.Advance(kUser, AsBytes("id"), [](uint32_t) -> ConfigResult<uint32_t> {
+                return 40;
+              }).ok());
+  BOOST_TEST(Increment(store, "id").value() == 41u);
+  BOOST_TEST(store.Load(kUser, AsBytes("id")).value() == 41u);
 }

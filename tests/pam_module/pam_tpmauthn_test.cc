@@ -194,7 +194,7 @@ Run Spawn(const Rig& rig, std::vector<std::string> args) {
 }
 
 uint32_t StoredCounter(const Rig& rig, const config::Credential& c) {
-  return config::CounterStore(rig.state).Load(c.id).value();
+  return config::CounterStore(rig.state).Load(c.user, c.id).value();
 }
 
 }  // namespace
@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(someone_elses_public_key_is_auth_err) {
   BOOST_TEST_REQUIRE(
       config::AppendCredentials(rig.credentials, {alice}, config::FileRules{{::geteuid()}}).ok());
   BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"4711"}).result == PAM_AUTH_ERR);
-  BOOST_TEST(config::CounterStore(rig.state).Load(alice.id).value() == 0u);
+  BOOST_TEST(config::CounterStore(rig.state).Load(alice.user, alice.id).value() == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(counter_regression_is_auth_err_and_corrupt_state_is_unavailable) {
@@ -315,12 +315,13 @@ BOOST_AUTO_TEST_CASE(counter_regression_is_auth_err_and_corrupt_state_is_unavail
   BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"4711"}).result == PAM_SUCCESS);
   // The RP saw counter 100 before: the authenticator's 2 is a regression (clone).
   BOOST_TEST_REQUIRE(config::CounterStore(rig.state)
-                         .Advance(alice.id, [](uint32_t) -> config::ConfigResult<uint32_t> {
+                         .Advance(alice.user, alice.id, [](uint32_t) -> config::ConfigResult<uint32_t> {
                            return 100;
                          })
                          .ok());
   BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"4711"}).result == PAM_AUTH_ERR);
-  testing::WriteFile(config::CounterStore(rig.state).PathFor(alice.id), "garbage", 0600);
+  testing::WriteFile(config::CounterStore(rig.state).PathFor(alice.user, alice.id), "garbage",
+                     0600);
   BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"4711"}).result == PAM_AUTHINFO_UNAVAIL);
 }
 

@@ -107,12 +107,12 @@ struct Fixture {
           return std::unique_ptr<webauthn::Authenticator>(
               std::make_unique<Adapter>(device, through, on_sign));
         },
-        [](webauthn::ByteView) { return true; }, std::nullopt};
+        [](webauthn::ByteView) { return true; }, std::nullopt, nullptr};
     return pam::Authenticate(options, kUser, env);
   }
 
   uint32_t Stored() {
-    auto count = config::CounterStore(options.state).Load(device.credential_id());
+    auto count = config::CounterStore(options.state).Load(kUser, device.credential_id());
     BOOST_REQUIRE(count.ok());
     return *count;
   }

@@ -31,6 +31,7 @@ PAM_SUCCESS, PAM_AUTH_ERR, PAM_USER_UNKNOWN, PAM_AUTHINFO_UNAVAIL, PAM_IGNORE = 
 RP = "pam://cve"
 PIN = "246810"
 USER, UID = "cveuser", 4242
+OTHER, OTHER_UID = "cveother", 4243
 checks = Checks(verbose=True)
 
 
@@ -56,13 +57,15 @@ class World:
         self.state = os.path.join(tmp, "state")
         self.pamd = direct_service_dir(tmp)
         self.home = os.path.join(tmp, "home", USER)
-        os.makedirs(self.home)
-        os.chown(self.home, UID, UID)
+        self.other_home = os.path.join(tmp, "home", OTHER)
+        for home, uid in ((self.home, UID), (self.other_home, OTHER_UID)):
+            os.makedirs(home)
+            os.chown(home, uid, uid)
         open(self.creds, "w").write("# known-CVE suite\n")
         os.chmod(self.creds, 0o644)
         self.etc = os.path.join(tmp, "etc")
         os.makedirs(self.etc)
-        write_private_etc(self.etc, [(USER, UID, self.home)])
+        write_private_etc(self.etc, [(USER, UID, self.home), (OTHER, OTHER_UID, self.other_home)])
 
     def args(self, extra="", **override):
         values = dict(credentials=self.creds, store=self.keys, state=self.state,
@@ -482,6 +485,128 @@ def no_offline_pin_guessing(w):
         other.stop()
 
 
+def personal_file(home, uid, lines):
+    """~/.config/tpmauthn/credentials of the user at `home`, owned by them."""
+    config = os.path.join(home, ".config", "tpmauthn")
+    os.makedirs(config, exist_ok=True)
+    for d in (os.path.dirname(config), config):
+        os.chown(d, uid, uid)
+    path = os.path.join(config, "credentials")
+    with open(path, "w") as f:
+        f.write("".join(lines))
+    os.chown(path, uid, uid)
+    return path
+
+
+def counter_files(state):
+    return {os.path.basename(f): open(f).read().split()[2] for f in glob.glob(f"{state}/*.counter")}
+
+
+def borrowed_credential_ids(w):
+    """Cross-user state: credential ids are public (the central file is
+    0644). A user who writes another user's id into their own personal file
+    with their own key, and signs with signCount 0xFFFFFFFF in remote mode,
+    must neither log in as that credential nor move that user's counter (else
+    the other user is locked out as a "clone" until an admin steps in)."""
+    # The victim: a TPM credential in the central file.
+    victim = w.enroll().split()
+    # The attacker's own key on a client TPM, its key record renamed to the
+    # victim's credential id and set to sign with counter 0xFFFFFFFF next.
+    client = os.path.join(w.tmp, "client")
+    mine = w.enroll(user=OTHER, creds=os.path.join(w.tmp, "client-credentials"), store=client)
+    mine = mine.split()
+    (key_file,) = glob.glob(f"{client}/*.key")
+    record = json.load(open(key_file))
+    record["credentialId"], record["counter"] = victim[1], 0xFFFFFFFE
+    os.unlink(key_file)
+    borrowed_key = os.path.join(client, victim[1] + ".key")
+    with open(borrowed_key, "w") as f:
+        json.dump(record, f)
+    os.chmod(borrowed_key, 0o600)
+    respond = (f"printf '%s\\n' {PIN} | {tpmauthn} --tcti {w.swtpm.tcti} --store {client} "
+               f"respond --origin {RP} --pin-fd 0 \"$TPMAUTHN_TEST_PROMPT\"")
+    line = " ".join([OTHER, victim[1], mine[2], mine[3], "remote", mine[5], mine[6], "borrowed"])
+    personal_file(w.other_home, OTHER_UID, [line + "\n"])
+    remote = w.args("mode=remote user_credentials")
+    rc, log, _ = w.direct(remote, (), user=OTHER, namespace=True, TPMAUTHN_TEST_ANSWER_CMD=respond)
+    checks.check("a personal line with an id from the central file -> PAM_AUTHINFO_UNAVAIL",
+                 rc == PAM_AUTHINFO_UNAVAIL, (rc, log))
+    checks.check("... and the log names the central file's line", f"{w.creds}:" in log, log)
+    checks.check("... and no counter file was written", not counter_files(w.state),
+                 counter_files(w.state))
+    rc, log, _ = w.direct(w.args())
+    checks.check("the victim logs in afterwards", rc == PAM_SUCCESS, (rc, log))
+
+    # The same id with a key in this machine's store enrolled for the victim,
+    # once the central line is gone (say, moved to the victim's own file).
+    open(w.creds, "w").write("# known-CVE suite\n")
+    personal_file(w.home, UID, [" ".join(victim) + "\n"])
+    rc, log, _ = w.direct(remote, (), user=OTHER, namespace=True, TPMAUTHN_TEST_ANSWER_CMD=respond)
+    checks.check("a personal line naming another user's key on this machine -> "
+                 "PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL and "enrolled for " + USER in log,
+                 (rc, log))
+
+    # Nothing can tell when the victim's credential lives only on the
+    # victim's client (a remote line in the victim's own file): the attacker
+    # logs in as themselves with their own key, as they may; the counters
+    # must still be apart.
+    victim_client = os.path.join(w.tmp, "victim-client")
+    theirs = w.enroll(creds=os.path.join(w.tmp, "victim-client-credentials"),
+                      store=victim_client).split()
+    personal_file(w.home, UID, [" ".join([USER, theirs[1], theirs[2], theirs[3], "remote",
+                                          theirs[5], theirs[6], "laptop"]) + "\n"])
+    os.rename(borrowed_key, os.path.join(client, theirs[1] + ".key"))
+    record["credentialId"] = theirs[1]
+    with open(os.path.join(client, theirs[1] + ".key"), "w") as f:
+        json.dump(record, f)
+    line = " ".join([OTHER, theirs[1], mine[2], mine[3], "remote", mine[5], mine[6], "borrowed"])
+    personal_file(w.other_home, OTHER_UID, [line + "\n"])
+    rc, log, _ = w.direct(remote, (), user=OTHER, namespace=True, TPMAUTHN_TEST_ANSWER_CMD=respond)
+    checks.check("control: the other user logs in as themselves with their own key",
+                 rc == PAM_SUCCESS, (rc, log))
+    checks.check("... having signed with counter 4294967295",
+                 "4294967295" in counter_files(w.state).values(), counter_files(w.state))
+    victim_respond = (f"printf '%s\\n' {PIN} | {tpmauthn} --tcti {w.swtpm.tcti} "
+                      f"--store {victim_client} respond --origin {RP} --pin-fd 0 "
+                      "\"$TPMAUTHN_TEST_PROMPT\"")
+    rc, log, _ = w.direct(remote, (), namespace=True, TPMAUTHN_TEST_ANSWER_CMD=victim_respond)
+    checks.check("the victim still logs in with the same credential id (counters kept per user)",
+                 rc == PAM_SUCCESS, (rc, log))
+
+
+def untrusted_state_directory(w):
+    """The counter state decides whether a login is a replay or a clone: its
+    directory, and every directory above it, must be root's and closed to
+    others, checked without following symbolic links; a missing parent is
+    not created."""
+    w.enroll()
+    rc, log, _ = w.direct(w.args())
+    checks.check("control: the login succeeds with a root-owned state directory",
+                 rc == PAM_SUCCESS, (rc, log))
+    others = os.path.join(w.tmp, "state-of-another")
+    os.mkdir(others, 0o700)
+    os.chown(others, OTHER_UID, OTHER_UID)
+    rc, log, _ = w.direct(w.args(state=others))
+    checks.check("a state directory owned by another user -> PAM_AUTHINFO_UNAVAIL, logged",
+                 rc == PAM_AUTHINFO_UNAVAIL and f"owned by uid {OTHER_UID}" in log, (rc, log))
+    checks.check("... and nothing was written in it", not os.listdir(others), os.listdir(others))
+    open_parent = os.path.join(w.tmp, "open")
+    os.mkdir(open_parent)
+    os.chmod(open_parent, 0o777)
+    rc, log, _ = w.direct(w.args(state=os.path.join(open_parent, "state")))
+    checks.check("a world-writable parent -> PAM_AUTHINFO_UNAVAIL, logged",
+                 rc == PAM_AUTHINFO_UNAVAIL and "writable by group or others" in log, (rc, log))
+    os.symlink(w.state, os.path.join(w.tmp, "state-link"))
+    rc, log, _ = w.direct(w.args(state=os.path.join(w.tmp, "state-link")))
+    checks.check("a symbolic link -> PAM_AUTHINFO_UNAVAIL, logged",
+                 rc == PAM_AUTHINFO_UNAVAIL and "symbolic link" in log, (rc, log))
+    missing = os.path.join(w.tmp, "missing", "state")
+    rc, log, _ = w.direct(w.args(state=missing))
+    checks.check("a missing parent -> PAM_AUTHINFO_UNAVAIL, and it is not created",
+                 rc == PAM_AUTHINFO_UNAVAIL and not os.path.exists(os.path.dirname(missing)),
+                 (rc, log))
+
+
 CASES = {
     "CVE-2025-23013": error_paths_never_ignore,
     "CVE-2021-31924": uv_and_null_pin,
@@ -494,6 +619,8 @@ CASES = {
     "challenge-csprng": challenges_from_the_csprng,
     "CVE-2019-16058": rsa_4096,
     "tpm2-pkcs11-278": no_offline_pin_guessing,
+    "cross-user-counter": borrowed_credential_ids,
+    "state-directory": untrusted_state_directory,
 }
 
 if os.geteuid() != 0:
