@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
   CredentialFileArgs file{DefaultCredentials()};
   app.add_option("--credentials", file.path, "credentials file")->capture_default_str();
   TpmArgs tpm{std::nullopt, DefaultStore()};
-  app.add_option("--tcti", tpm.tcti, "TPM connection (default: $TPMAUTHN_TCTI, then tpm2-tss's)");
+  app.add_option("--tcti", tpm.tcti,
+                 "TPM connection (default: $TPMAUTHN_TCTI, then tcti= in tpmauthn.conf, "
+                 "then device:/dev/tpmrm0)");
   app.add_option("--store", tpm.store, "key store directory")->capture_default_str();
 
   EnrollArgs enroll_args;

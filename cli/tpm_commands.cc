@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +14,7 @@
 #include "cli/pin_input.h"
 #include "config/credential_writer.h"
 #include "config/options.h"
+#include "config/safe_file.h"
 #include "tpm/connection.h"
 #include "tpm/srk.h"
 #include "tpm/tpm_authenticator.h"
@@ -77,7 +80,29 @@ wa::Bytes RandomBytes(size_t n) {
   return out;
 }
 
+// tcti= from tpmauthn.conf (root's, checked as the module checks it), else
+// the default.
+config::ConfigResult<config::TctiConfig> TctiFromConfigFile() {
+  auto file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
+  if (!file) return file.error();
+  if (file->status == config::OpenStatus::kMissing) return config::DefaultModuleTcti();
+  auto text = config::ReadAll(file->fd.get(), config::kDefaultConfigFile, 64 * 1024);
+  if (!text) return text.error();
+  auto options = config::ResolveOptions(*text, config::kDefaultConfigFile, {});
+  if (!options) return options.error();
+  return options->tcti;
+}
+
 }  // namespace
+
+tpm::TpmResult<std::unique_ptr<tpm::Connection>> OpenTpm(const TpmArgs& tpm_args) {
+  const char* env = ::secure_getenv("TPMAUTHN_TCTI");
+  auto chosen = tpm_args.tcti ? config::ParseTcti(*tpm_args.tcti, config::TctiSource::kCommandLine)
+                : env && *env ? config::ParseTcti(env, config::TctiSource::kEnvironment)
+                              : TctiFromConfigFile();
+  if (!chosen) return tpm::TpmFail(TpmErrorKind::kUnavailable, chosen.error().message);
+  return tpm::Connection::Open(*chosen);
+}
 
 int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const EnrollArgs& args,
               std::ostream& out, std::ostream& err) {
@@ -98,7 +123,7 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
     challenge = RandomBytes(32);
   }
 
-  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  auto connection = OpenTpm(tpm_args);
   if (!connection) return Report(err, kCommand, connection.error());
   webauthn::SecretBytes pin;
   const bool with_pin = args.uv == "pin";
@@ -221,7 +246,7 @@ int RunAssert(const TpmArgs& tpm_args, const AssertArgs& args, std::ostream& out
 int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostream& err) {
   nlohmann::ordered_json status;
   int code = kExitOk;
-  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  auto connection = OpenTpm(tpm_args);
   if (!connection) {
     status["tpm"] = {{"present", false}, {"error", connection.error().message}};
     code = kExitTpmUnavailable;
@@ -243,7 +268,7 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
     }
     Esys_Free(data);
     status["tpm"] = {{"present", true},
-                     {"tcti", (*connection)->tcti().empty() ? "default" : (*connection)->tcti()},
+                     {"tcti", (*connection)->tcti()},
                      {"manufacturer", manufacturer}};
     auto srk = tpm::LoadSrk(esys, /*create=*/false);
     if (srk) {
@@ -318,7 +343,7 @@ webauthn::Result<tpm::MadeAssertion, int> SignWithStoredKey(const TpmArgs& tpm_a
                                                              const SignRequest& request,
                                                              const char* command,
                                                              std::ostream& err) {
-  auto connection = tpm::Connection::Open(tpm_args.tcti);
+  auto connection = OpenTpm(tpm_args);
   if (!connection) return Report(err, command, connection.error());
   const tpm::KeyRecord& record = request.record;
   webauthn::SecretBytes pin;

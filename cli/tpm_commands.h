@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/credential_commands.h"
+#include "tpm/connection.h"
 #include "tpm/key_store.h"
 #include "tpm/tpm_authenticator.h"
 
@@ -16,6 +17,11 @@ struct TpmArgs {
   std::optional<std::string> tcti;  // --tcti
   std::string store;                // --store
 };
+
+// The TPM the CLI talks to: --tcti, else $TPMAUTHN_TCTI (a CLI convenience;
+// the PAM module never reads it), else tcti= in /etc/tpmauthn/tpmauthn.conf,
+// else device:/dev/tpmrm0 — the rules of config/tcti.h for each source.
+tpm::TpmResult<std::unique_ptr<tpm::Connection>> OpenTpm(const TpmArgs& tpm);
 
 struct EnrollArgs {
   std::string user;

@@ -33,6 +33,11 @@ bool HasSpaceOrControl(std::string_view text) {
 
 }  // namespace
 
+TctiConfig DefaultModuleTcti() {
+  auto tcti = ParseTcti(kDefaultTcti, TctiSource::kModule);
+  return tcti ? *tcti : TctiConfig{};
+}
+
 ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_view source) {
   size_t eq = token.find('=');
   std::string_view key = token.substr(0, eq);
@@ -66,8 +71,20 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
   if (key == "user_credentials") return flag(o.user_credentials);
   if (key == "store") return path(o.store);
   if (key == "state") return path(o.state);
-  if (key == "tcti") return word(o.tcti);
-  if (key == "rp_id") return word(o.rp_id);
+  if (key == "tcti") {
+    if (auto ok = need_value(); !ok) return ok;
+    auto tcti = ParseTcti(value, TctiSource::kModule);
+    if (!tcti) return OptionError(source, key, tcti.error().message);
+    o.tcti = std::move(*tcti);
+    return {};
+  }
+  if (key == "rp_id") {
+    if (auto ok = word(o.rp_id); !ok) return ok;
+    if (o.rp_id->size() > kMaxRpIdLength) {
+      return OptionError(source, key, "longer than " + std::to_string(kMaxRpIdLength) + " bytes");
+    }
+    return {};
+  }
   if (key == "origin") return word(o.origin);
   if (key == "nouserok") return flag(o.nouserok);
   if (key == "cue") return flag(o.cue);

@@ -1,6 +1,8 @@
 // pam_tpmauthn options: module arguments and /etc/tpmauthn/tpmauthn.conf take
 // the same keys; arguments win. Unknown keys and bad values are errors that
 // name the key, so a misconfiguration fails closed instead of silently.
+// Nothing here reads the process environment: inside su and sudo it belongs
+// to the user who typed the command.
 #pragma once
 
 #include <optional>
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "config/config_error.h"
+#include "config/tcti.h"
 
 namespace tpmauthn::config {
 
@@ -20,12 +23,18 @@ inline constexpr const char* kDefaultCredentials = "/etc/tpmauthn/credentials";
 inline constexpr const char* kDefaultStore = "/var/lib/tpmauthn/keys";
 inline constexpr const char* kDefaultState = "/var/lib/tpmauthn/state";
 
+// The RP ID travels in one length byte in remote requests (webauthn/remote_message.h).
+inline constexpr size_t kMaxRpIdLength = 255;
+
+// kDefaultTcti, parsed.
+TctiConfig DefaultModuleTcti();
+
 struct Options {
   std::string credentials = kDefaultCredentials;  // credentials=
   bool user_credentials = false;                  // user_credentials
   std::string store = kDefaultStore;              // store=
   std::string state = kDefaultState;              // state=
-  std::optional<std::string> tcti;                // tcti=
+  TctiConfig tcti = DefaultModuleTcti();          // tcti= (config/tcti.h rules)
   std::optional<std::string> rp_id;               // rp_id= (default: the origin)
   std::optional<std::string> origin;              // origin= (default: pam://<hostname>)
   UvPolicy uv = UvPolicy::kRequired;              // uv=required|discouraged

@@ -17,6 +17,7 @@
 #include "config/safe_file.h"
 #include "pam_module/relying_party.h"
 #include "tpm/platform_authenticator.h"
+#include "tpm/tss2_environment.h"
 
 namespace tpmauthn::pam {
 namespace {
@@ -125,13 +126,39 @@ class Conversation : public webauthn::UserInterface {
   pam_handle_t* pamh_;
 };
 
+// The TPM authenticator, with tpm2-tss kept away from the caller's environment
+// from before the TPM is opened until it is closed (tpm/tss2_environment.h).
+class IsolatedTpmAuthenticator final : public webauthn::Authenticator {
+ public:
+  static AuthenticatorResult Open(const config::Options& options, webauthn::UserInterface& ui,
+                                  const std::string& prompt) {
+    auto environment = std::make_unique<tpm::Tss2Environment>();
+    auto opened = tpm::PlatformAuthenticator::Open(options.tcti, options.store, ui, prompt);
+    if (!opened) return opened.error();
+    return std::unique_ptr<webauthn::Authenticator>(
+        new IsolatedTpmAuthenticator(std::move(environment), std::move(*opened)));
+  }
+
+  webauthn::Result<webauthn::AssertionOutput, webauthn::AuthenticatorError> GetAssertion(
+      const webauthn::GetAssertionOptions& options) override {
+    return tpm_->GetAssertion(options);
+  }
+
+ private:
+  IsolatedTpmAuthenticator(std::unique_ptr<tpm::Tss2Environment> environment,
+                           std::unique_ptr<tpm::PlatformAuthenticator> tpm)
+      : environment_(std::move(environment)), tpm_(std::move(tpm)) {}
+  // Declared first, so destroyed last: after the TPM connection is closed.
+  std::unique_ptr<tpm::Tss2Environment> environment_;
+  std::unique_ptr<tpm::PlatformAuthenticator> tpm_;
+};
+
 }  // namespace
 
 int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
-  // tpm2-tss writes its own diagnostics to stderr, which here is the user's
-  // terminal; pam_tpmauthn logs to syslog instead. TSS2_LOG set by the admin wins.
-  ::setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
-
+  // Nothing here reads the process environment (inside su and sudo it is
+  // the caller's): options come from the module arguments and the root-owned
+  // tpmauthn.conf only, and tpm2-tss runs inside IsolatedTpmAuthenticator.
   std::optional<std::string> config_text;
   auto config_file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
   if (!config_file) {
@@ -168,10 +195,8 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   Environment env{
       conversation,
       log,
-      [&](webauthn::UserInterface& ui) -> AuthenticatorResult {
-        auto opened = tpm::PlatformAuthenticator::Open(options->tcti, options->store, ui, prompt);
-        if (!opened) return opened.error();
-        return std::unique_ptr<webauthn::Authenticator>(std::move(*opened));
+      [&](webauthn::UserInterface& ui) {
+        return IsolatedTpmAuthenticator::Open(*options, ui, prompt);
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,

@@ -2,6 +2,9 @@
 #include "tpm/connection.h"
 
 #include <tss2/tss2_sys.h>
+#include <tss2/tss2_tcti_device.h>
+#include <tss2/tss2_tcti_mssim.h>
+#include <tss2/tss2_tcti_swtpm.h>
 #include <tss2/tss2_tctildr.h>
 
 #include <cstdlib>
@@ -57,22 +60,66 @@ struct Connection::Counter {
   }
 };
 
-TpmResult<std::unique_ptr<Connection>> Connection::Open(const std::optional<std::string>& tcti,
+namespace {
+
+using TctiInit = TSS2_RC (*)(TSS2_TCTI_CONTEXT*, size_t*, const char*);
+
+// A linked-in TCTI: ask its size, allocate, initialize.
+TSS2_RC InitBuiltin(TctiInit init, const std::string& conf, TSS2_TCTI_CONTEXT** out) {
+  const char* c = conf.empty() ? nullptr : conf.c_str();
+  size_t size = 0;
+  TSS2_RC rc = init(nullptr, &size, c);
+  if (rc != TSS2_RC_SUCCESS) return rc;
+  auto* context = static_cast<TSS2_TCTI_CONTEXT*>(std::calloc(1, size));
+  if (!context) return TSS2_TCTI_RC_MEMORY;
+  rc = init(context, &size, c);
+  if (rc != TSS2_RC_SUCCESS) {
+    std::free(context);
+    return rc;
+  }
+  *out = context;
+  return TSS2_RC_SUCCESS;
+}
+
+}  // namespace
+
+TpmResult<std::unique_ptr<Connection>> Connection::Open(std::string_view tcti,
+                                                        bool count_commands) {
+  auto parsed = config::ParseTcti(tcti, config::TctiSource::kCommandLine);
+  if (!parsed) return TpmFail(TpmErrorKind::kUnavailable, parsed.error().message);
+  return Open(*parsed, count_commands);
+}
+
+TpmResult<std::unique_ptr<Connection>> Connection::Open(const config::TctiConfig& tcti,
                                                         bool count_commands) {
   std::unique_ptr<Connection> c(new Connection());
-  if (tcti) {
-    c->tcti_conf_ = *tcti;
-  } else if (const char* env = std::getenv("TPMAUTHN_TCTI"); env && *env) {
-    c->tcti_conf_ = env;
+  c->tcti_conf_ = tcti.text;
+  TSS2_RC rc = TSS2_RC_SUCCESS;
+  const char* operation = "Tss2_Tcti_Device_Init";
+  switch (tcti.kind) {
+    case config::TctiKind::kDevice:
+      rc = InitBuiltin(Tss2_Tcti_Device_Init, tcti.conf, &c->tcti_);
+      break;
+    case config::TctiKind::kSwtpm:
+      operation = "Tss2_Tcti_Swtpm_Init";
+      rc = InitBuiltin(Tss2_Tcti_Swtpm_Init, tcti.conf, &c->tcti_);
+      break;
+    case config::TctiKind::kMssim:
+      operation = "Tss2_Tcti_Mssim_Init";
+      rc = InitBuiltin(Tss2_Tcti_Mssim_Init, tcti.conf, &c->tcti_);
+      break;
+    case config::TctiKind::kLoader:
+      operation = "Tss2_TctiLdr_Initialize_Ex";
+      rc = Tss2_TctiLdr_Initialize_Ex(tcti.name.c_str(),
+                                      tcti.conf.empty() ? nullptr : tcti.conf.c_str(), &c->tcti_);
+      c->tcti_from_loader_ = rc == TSS2_RC_SUCCESS;
+      break;
   }
-  TSS2_RC rc =
-      Tss2_TctiLdr_Initialize(c->tcti_conf_.empty() ? nullptr : c->tcti_conf_.c_str(), &c->tcti_);
   if (rc != TSS2_RC_SUCCESS) {
-    TpmError error = FromRc(rc, "Tss2_TctiLdr_Initialize");
+    c->tcti_ = nullptr;
+    TpmError error = FromRc(rc, operation);
     error.kind = TpmErrorKind::kUnavailable;
-    error.message = "no TPM reachable via " +
-                    (c->tcti_conf_.empty() ? std::string("the default TCTI") : c->tcti_conf_) +
-                    " (" + error.message + ")";
+    error.message = "no TPM reachable via " + tcti.text + " (" + error.message + ")";
     return error;
   }
   TSS2_TCTI_CONTEXT* tcti_for_esys = c->tcti_;
@@ -91,7 +138,13 @@ TpmResult<std::unique_ptr<Connection>> Connection::Open(const std::optional<std:
 
 Connection::~Connection() {
   if (esys_) Esys_Finalize(&esys_);
-  if (tcti_) Tss2_TctiLdr_Finalize(&tcti_);
+  if (!tcti_) return;
+  if (tcti_from_loader_) {
+    Tss2_TctiLdr_Finalize(&tcti_);
+  } else {
+    Tss2_Tcti_Finalize(tcti_);
+    std::free(tcti_);
+  }
 }
 
 uint64_t Connection::commands_sent() const { return counter_ ? counter_->commands : 0; }

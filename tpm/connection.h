@@ -1,6 +1,10 @@
-// A connection to the TPM: the TCTI (chosen by --tcti / tcti=, else
-// $TPMAUTHN_TCTI, else tpm2-tss's default search), an optional counting
-// wrapper, and the ESYS context. The destructor finalizes all of them.
+// A connection to the TPM: the TCTI, an optional counting wrapper, and the
+// ESYS context. The destructor finalizes all of them. Which TCTI is the
+// caller's decision (config/tcti.h: the module's tcti= or tpmauthn.conf,
+// the CLI's --tcti or $TPMAUTHN_TCTI, else device:/dev/tpmrm0); nothing here
+// reads the environment, and tpm2-tss's default search is never used. The
+// device, swtpm and mssim TCTIs are linked in; only a library named by path
+// goes through tpm2-tss's loader.
 #pragma once
 
 #include <tss2/tss2_esys.h>
@@ -10,15 +14,20 @@
 #include <optional>
 #include <string>
 
+#include "config/tcti.h"
 #include "tpm/tpm_error.h"
 
 namespace tpmauthn::tpm {
 
 class Connection {
  public:
-  // `tcti` null: $TPMAUTHN_TCTI, else the tpm2-tss default search. With
-  // `count_commands`, every command sent is counted (see commands_sent()).
-  static TpmResult<std::unique_ptr<Connection>> Open(const std::optional<std::string>& tcti,
+  // Opens the TCTI `tcti` names. With `count_commands`, every command sent
+  // is counted (see commands_sent()).
+  static TpmResult<std::unique_ptr<Connection>> Open(const config::TctiConfig& tcti,
+                                                     bool count_commands = false);
+  // The same for a configuration string written by the CLI's user or a test
+  // (config::TctiSource::kCommandLine rules).
+  static TpmResult<std::unique_ptr<Connection>> Open(std::string_view tcti,
                                                      bool count_commands = false);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -27,12 +36,13 @@ class Connection {
   ESYS_CONTEXT* esys() const { return esys_; }
   // Commands transmitted since Open (0 unless count_commands was set).
   uint64_t commands_sent() const;
-  // The TCTI configuration string actually used ("" for the default search).
+  // The TCTI configuration string in use.
   const std::string& tcti() const { return tcti_conf_; }
 
  private:
   Connection() = default;
   TSS2_TCTI_CONTEXT* tcti_ = nullptr;
+  bool tcti_from_loader_ = false;  // finalized by Tss2_TctiLdr_Finalize, else by us
   struct Counter;
   std::unique_ptr<Counter> counter_;
   ESYS_CONTEXT* esys_ = nullptr;

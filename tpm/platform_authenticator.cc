@@ -42,7 +42,7 @@ PlatformAuthenticator::PlatformAuthenticator(std::unique_ptr<Connection> connect
       prompt_template_(std::move(prompt_template)) {}
 
 webauthn::Result<std::unique_ptr<PlatformAuthenticator>, AuthenticatorError>
-PlatformAuthenticator::Open(const std::optional<std::string>& tcti, const std::string& store_dir,
+PlatformAuthenticator::Open(const config::TctiConfig& tcti, const std::string& store_dir,
                             webauthn::UserInterface& ui, std::string prompt_template) {
   auto connection = Connection::Open(tcti);
   if (!connection) return ToAuthenticatorError(connection.error());

@@ -19,7 +19,7 @@ class PlatformAuthenticator : public webauthn::Authenticator {
  public:
   // Connects to the TPM (`tcti` as for Connection::Open).
   static webauthn::Result<std::unique_ptr<PlatformAuthenticator>, webauthn::AuthenticatorError>
-  Open(const std::optional<std::string>& tcti, const std::string& store_dir,
+  Open(const config::TctiConfig& tcti, const std::string& store_dir,
        webauthn::UserInterface& ui, std::string prompt_template);
 
   // True if the store holds a key for `credential_id` (no TPM access).

@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE(every_key) {
   BOOST_REQUIRE_MESSAGE(o.ok(), (o.ok() ? std::string() : o.error().message));
   BOOST_TEST(o->credentials == "/tmp/c");
   BOOST_TEST(o->user_credentials);
-  BOOST_TEST(*o->tcti == "swtpm:path=/tmp/sock");
+  BOOST_TEST(o->tcti.text == "swtpm:path=/tmp/sock");
   BOOST_TEST(*o->rp_id == "example.org");
   BOOST_TEST((o->uv == UvPolicy::kDiscouraged));
   BOOST_TEST((o->mode == Mode::kRemote));
@@ -74,6 +74,11 @@ static const Bad kBad[] = {
     {"max_tries=1000", "\"max_tries\""},
     {"rp_id=a b", "\"rp_id\": contains spaces"},
     {"tcti", "\"tcti\": needs a value"},
+    {"tcti=:/dev/tpmrm0", "names no TCTI"},
+    {"tcti=tabrmd", "loads no TCTI by name"},
+    {"tcti=pcap:device:/dev/tpmrm0", "loads no TCTI by name"},
+    {"tcti=cmd:tpm2_send", "loads no TCTI by name"},
+    {"tcti=lib/libtss2-tcti-x.so", "absolute path"},
     {"debug=yes", "\"debug\": takes no value"},
 };
 
@@ -83,6 +88,28 @@ BOOST_DATA_TEST_CASE(bad_arguments_name_the_key, data::make(kBad), bad) {
   BOOST_CHECK_MESSAGE(o.error().message.find(bad.fragment) != std::string::npos,
                       o.error().message);
   BOOST_TEST(o.error().message.rfind("module argument: option", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_tpm_is_the_kernel_resource_manager_unless_configured) {
+  auto o = Resolve(std::nullopt, {});
+  BOOST_TEST_REQUIRE(o.ok());
+  BOOST_TEST(o->tcti.text == "device:/dev/tpmrm0");
+  BOOST_TEST((o->tcti.kind == TctiKind::kDevice));
+  // Root's own files may name a TCTI library by path.
+  o = Resolve("tcti=/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0:/dev/tpm0\n", {});
+  BOOST_TEST_REQUIRE(o.ok());
+  BOOST_TEST((o->tcti.kind == TctiKind::kLoader));
+  BOOST_TEST(o->tcti.name == "/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0");
+  BOOST_TEST(o->tcti.conf == "/dev/tpm0");
+}
+
+BOOST_AUTO_TEST_CASE(an_rp_id_must_fit_the_remote_requests_length_byte) {
+  const std::string longest = "rp_id=" + std::string(255, 'a');
+  const std::string too_long = "rp_id=" + std::string(256, 'a');
+  BOOST_TEST(Resolve(std::nullopt, {longest}).ok());
+  auto o = Resolve(std::nullopt, {too_long});
+  BOOST_TEST_REQUIRE(!o.ok());
+  BOOST_TEST(o.error().message.find("longer than 255 bytes") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(bad_file_lines_name_file_and_line) {
