@@ -11,20 +11,26 @@
 //   FAPI_TEST_ROOT_CERT, FAPI_TEST_INT_CERT   Fapi_Provision.c (FAPI only)
 //   HOME                ifapi_config.c (FAPI only; left alone)
 //
-// While a Tss2Environment lives, the listed variables (all but HOME) are
-// removed and TSS2_LOG is "all+NONE", under one process-wide lock; the
-// destructor restores exactly what was there. Because tpm2-tss fixes a
-// library's log level at its first message, every tpm2-tss call of the
-// process must run inside one (the PAM module wraps the whole TPM
+// While a Tss2Environment lives, the process sees an environment without
+// the listed variables (all but HOME) and with TSS2_LOG=all+NONE; the
+// destructor puts the caller's environment back exactly. Because tpm2-tss
+// fixes a library's log level at its first message, every tpm2-tss call of
+// the process must run inside one (the PAM module wraps the whole TPM
 // authenticator in it); a level fixed as NONE also means TSS2_LOGFILE is
 // never opened. The pcap TCTI, and every TCTI the loader would find by name,
 // is refused in the module anyway (config/tcti.h).
+//
+// How, in a multi-threaded caller: setenv/unsetenv reallocate the array other
+// threads may be reading in getenv (a SEGV inside getenv, seen with 10
+// concurrent logins in one process). So nothing is set or unset: under one
+// process-wide lock, `environ` is pointed at a filtered copy of the pointer
+// array (the strings are the caller's own) and pointed back afterwards. A
+// copy is freed only two guards later, long after any getenv that picked it
+// up has returned. Another thread's setenv during a login would be undone by
+// the restore (POSIX gives setenv no thread safety to begin with).
 #pragma once
 
 #include <mutex>
-#include <string>
-#include <utility>
-#include <vector>
 
 namespace tpmauthn::tpm {
 
@@ -42,7 +48,7 @@ class Tss2Environment {
 
  private:
   std::unique_lock<std::mutex> lock_;
-  std::vector<std::pair<std::string, std::string>> saved_;
+  char** saved_ = nullptr;  // the caller's environ
 };
 
 }  // namespace tpmauthn::tpm
