@@ -13,6 +13,7 @@
 #include "config/credential_writer.h"
 #include "config/options.h"
 #include "config/pam_u2f_import.h"
+#include "config/plural.h"
 #include "config/safe_file.h"
 #include "webauthn/base64url.h"
 #include "webauthn/registration_verifier.h"
@@ -91,7 +92,8 @@ int RunRemove(const CredentialFileArgs& file, const std::string& user,
               const std::string& credential_id, std::ostream& out, std::ostream& err) {
   auto removed = config::RemoveCredential(file.path, user, credential_id, Rules());
   if (!removed) return Fail(err, "remove", removed.error().message, kExitRejected);
-  out << "removed " << *removed << " credential of " << user << " from " << file.path << "\n";
+  out << "removed " << config::CountOf(*removed, "credential", "credentials") << " of " << user
+      << " from " << file.path << "\n";
   return kExitOk;
 }
 
@@ -176,7 +178,8 @@ int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::os
   if (auto ok = config::AppendCredentials(file.path, *credentials, Rules()); !ok) {
     return Fail(err, "import-u2f", ok.error().message, kExitRejected);
   }
-  out << "imported " << credentials->size() << " credentials into " << file.path << "\n";
+  out << "imported " << config::CountOf(credentials->size(), "credential", "credentials")
+      << " into " << file.path << "\n";
   return kExitOk;
 }
 

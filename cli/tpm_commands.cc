@@ -14,6 +14,7 @@
 #include "cli/pin_input.h"
 #include "config/credential_writer.h"
 #include "config/options.h"
+#include "config/plural.h"
 #include "config/safe_file.h"
 #include "tpm/connection.h"
 #include "tpm/srk.h"
@@ -222,8 +223,9 @@ int RunAssert(const TpmArgs& tpm_args, const AssertArgs& args, std::ostream& out
                                       " in " + tpm_args.store);
     }
     if (matching.size() > 1) {
-      return Usage(err, kCommand, std::to_string(matching.size()) +
-                                      " credentials match; choose one with --credential");
+      return Usage(err, kCommand,
+                   config::CountOf(matching.size(), "credential matches", "credentials match") +
+                       "; choose one with --credential");
     }
     chosen = std::move(matching.front());
   }
@@ -323,12 +325,14 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
       const auto& l = status["lockout"];
       out << "Lockout:  " << (l["inLockout"].get<bool>() ? "LOCKED OUT, " : "")
           << l["failures"].get<uint32_t>() << " of " << l["maxFailures"].get<uint32_t>()
-          << " failures, " << l["triesLeft"].get<uint32_t>() << " tries left; one forgiven every "
-          << l["intervalSeconds"].get<uint32_t>() << " s\n";
+          << " failures, " << config::CountOf(l["triesLeft"].get<uint32_t>(), "try", "tries")
+          << " left; one forgiven every "
+          << config::CountOf(l["intervalSeconds"].get<uint32_t>(), "second", "seconds") << "\n";
     }
     const auto& st = status["store"];
     out << "Store:    " << st["dir"].get<std::string>() << ", "
-        << (st["healthy"].get<bool>() ? std::to_string(st["credentials"].get<size_t>()) + " credentials"
+        << (st["healthy"].get<bool>() ? config::CountOf(st["credentials"].get<size_t>(), "credential",
+                                                        "credentials")
                                       : "BROKEN: " + st["error"].get<std::string>())
         << "\n";
   }

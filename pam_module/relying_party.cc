@@ -8,6 +8,7 @@
 
 #include "config/counter_store.h"
 #include "config/credential_file.h"
+#include "config/plural.h"
 #include "config/privileges.h"
 #include "config/safe_file.h"
 #include "pam_module/assertion_lock.h"
@@ -177,10 +178,10 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
           env.log.Log(LogLevel::kNotice, "wrong PIN for " + user + " (attempt " +
                                              std::to_string(attempt) + ")");
           if (attempt == options.max_tries) {
-            return Decide(Outcome::kMaxTries, std::to_string(attempt) + " wrong PINs for " + user);
+            return Decide(Outcome::kMaxTries,
+                          config::CountOf(attempt, "wrong PIN", "wrong PINs") + " for " + user);
           }
-          env.ui.Error(e.tries_left ? "Wrong PIN. " + std::to_string(*e.tries_left) +
-                                          (*e.tries_left == 1 ? " try" : " tries") +
+          env.ui.Error(e.tries_left ? "Wrong PIN. " + config::CountOf(*e.tries_left, "try", "tries") +
                                           " left before the TPM locks out."
                                     : "Wrong PIN.");
           continue;
@@ -198,9 +199,10 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
     }
     if (options.timeout_seconds > 0 &&
         std::chrono::steady_clock::now() - started > std::chrono::seconds(options.timeout_seconds)) {
-      return Decide(Outcome::kAuthError, "the answer came after the " +
-                                             std::to_string(options.timeout_seconds) +
-                                             " s timeout; the challenge has expired");
+      return Decide(Outcome::kAuthError,
+                    "the answer came after the timeout of " +
+                        config::CountOf(options.timeout_seconds, "second", "seconds") +
+                        "; the challenge has expired");
     }
 
     // The answering credential must be one we offered, i.e. this user's.

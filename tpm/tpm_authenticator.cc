@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "config/credential.h"
+#include "config/plural.h"
 #include "tpm/pin.h"
 #include "tpm/srk.h"
 #include "webauthn/attestation_object.h"
@@ -267,17 +268,18 @@ TpmError TpmAuthenticator::Annotate(TpmError error) {
     // The PIN was checked and wrong; if that failure locked the TPM, say so,
     // but it stays a wrong PIN (the next try will meet the lockout).
     error.tries_left = status->tries_left();
+    const std::string after =
+        config::CountOf(status->interval_seconds, "second", "seconds");
     error.message = status->in_lockout
                         ? "wrong PIN; the TPM is now locked out and allows one more try after " +
-                              std::to_string(status->interval_seconds) + " seconds"
-                        : "wrong PIN (" + std::to_string(status->tries_left()) +
-                              (status->tries_left() == 1 ? " try" : " tries") +
+                              after
+                        : "wrong PIN (" + config::CountOf(status->tries_left(), "try", "tries") +
                               " left before the TPM locks out)";
   } else {
     error.recovery_seconds = status->interval_seconds;
     error.message = "the TPM is in dictionary-attack lockout; it allows one more try after " +
-                    std::to_string(status->interval_seconds) +
-                    " seconds (or clear it with tpm2_dictionarylockout -c)";
+                    config::CountOf(status->interval_seconds, "second", "seconds") +
+                    " (or clear it with tpm2_dictionarylockout -c)";
   }
   return error;
 }

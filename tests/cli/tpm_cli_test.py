@@ -113,9 +113,16 @@ with tempfile.TemporaryDirectory() as tmp:
                             "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="4711")
         check("no credential for another RP", rc == 2 and "no credential" in err, err)
 
-        for _ in range(2):
-            rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
-                                "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="0000")
+        rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
+                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="0000")
+        check("one try left is said in the singular", "(1 try left" in err and "tries" not in err,
+              err)
+        rc, out, err = run(["status"])
+        check("status says '1 try left' and '1 credential'",
+              "1 try left" in out and "1 credential" in out and "tries" not in out
+              and "credentials" not in out, out)
+        rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
+                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="0000")
         rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
                             "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="4711")
         check("lockout exits 4", rc == 4 and "lockout" in err, f"{rc} {err}")

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "config/options.h"
+#include "config/plural.h"
 
 using namespace tpmauthn::config;
 namespace data = boost::unit_test::data;
@@ -117,4 +118,11 @@ BOOST_AUTO_TEST_CASE(bad_file_lines_name_file_and_line) {
   BOOST_TEST_REQUIRE(!o.ok());
   BOOST_TEST(o.error().message ==
              "/etc/tpmauthn/tpmauthn.conf:3: option \"frobnicate\": unknown option");
+}
+
+BOOST_AUTO_TEST_CASE(counts_are_said_in_the_right_number) {
+  BOOST_TEST(CountOf(0, "try", "tries") == "0 tries");
+  BOOST_TEST(CountOf(1, "try", "tries") == "1 try");
+  BOOST_TEST(CountOf(2, "try", "tries") == "2 tries");
+  BOOST_TEST(CountOf(1, "credential", "credentials") == "1 credential");
 }
