@@ -40,14 +40,33 @@ struct Rig {
 
   // World-readable, so a runner that dropped to another uid can read it.
   std::string services = MakeServiceDir();
+  // The module and the runner the service files and Spawn use: the build
+  // tree's, or copies in `services` (ShareWithOtherUsers).
+  std::string module = TPMAUTHN_PAM_MODULE;
+  std::string runner = TPMAUTHN_PAMTEST_RUNNER;
 
   Rig() {
     testing::WriteFile(credentials, "# test credentials\n", 0644);
-    // pam_start needs a service for direct module calls; its stack is unused.
-    testing::WriteFile(services + "/tpmauthn-direct",
-                       std::string("auth required ") + TPMAUTHN_PAM_MODULE + "\n", 0644);
+    // pam_start needs a service for direct module calls; its stack is unused
+    // (and names nothing in the build tree, which another uid may not reach).
+    testing::WriteFile(services + "/tpmauthn-direct", "auth required pam_deny.so\n", 0644);
   }
   ~Rig() { std::filesystem::remove_all(services); }
+
+  // For a process that drops to another uid: the build tree may lie under a
+  // directory only root can enter (/root, a mktemp -d), so that process gets
+  // copies of the module and the runner in the world-readable service dir.
+  void ShareWithOtherUsers() {
+    namespace fs = std::filesystem;
+    const std::string shared_module = services + "/pam_tpmauthn.so";
+    const std::string shared_runner = services + "/pamtest_runner";
+    fs::copy_file(module, shared_module);
+    fs::copy_file(runner, shared_runner);
+    fs::permissions(shared_module, fs::perms(0755));
+    fs::permissions(shared_runner, fs::perms(0755));
+    module = shared_module;
+    runner = shared_runner;
+  }
 
   static std::string MakeServiceDir() {
     char pattern[] = "/tmp/tpmauthn-pamd-XXXXXX";
@@ -99,7 +118,7 @@ struct Rig {
     static int serial = 0;
     std::string name = "tpmauthn-" + std::to_string(++serial);
     std::ofstream out(services + "/" + name);
-    out << "auth required " << TPMAUTHN_PAM_MODULE << " " << Args(extra, tcti_override) << "\n";
+    out << "auth required " << module << " " << Args(extra, tcti_override) << "\n";
     return name;
   }
 
@@ -131,7 +150,7 @@ Run Spawn(const Rig& rig, std::vector<std::string> args);
 
 Run Authenticate(const Rig& rig, const std::string& service, const std::string& user,
                  std::vector<std::string> pins) {
-  std::vector<std::string> args = {TPMAUTHN_PAMTEST_RUNNER, service, user};
+  std::vector<std::string> args = {rig.runner, service, user};
   args.insert(args.end(), pins.begin(), pins.end());
   return Spawn(rig, std::move(args));
 }
@@ -139,7 +158,7 @@ Run Authenticate(const Rig& rig, const std::string& service, const std::string& 
 // The module's own return value (pam_sm_authenticate on a real handle).
 Run CallModule(const Rig& rig, const std::string& module_args, const std::string& user,
                std::vector<std::string> pins) {
-  std::vector<std::string> args = {TPMAUTHN_PAMTEST_RUNNER, "--direct", TPMAUTHN_PAM_MODULE,
+  std::vector<std::string> args = {rig.runner, "--direct", rig.module,
                                    module_args, user};
   args.insert(args.end(), pins.begin(), pins.end());
   return Spawn(rig, std::move(args));
@@ -233,6 +252,16 @@ BOOST_AUTO_TEST_CASE(max_tries_wrong_pins_is_maxtries) {
              PAM_SUCCESS);
 }
 
+BOOST_AUTO_TEST_CASE(one_try_left_is_said_in_the_singular) {
+  Rig rig;
+  rig.Enroll("alice", "4711");
+  Run twice = Authenticate(rig, rig.Service("max_tries=3"), "alice", {"0000", "1111"});
+  BOOST_TEST(twice.result == PAM_AUTH_ERR);  // the third prompt gets no answer
+  BOOST_TEST_REQUIRE(twice.errors.size() == 2u);
+  BOOST_TEST(twice.errors[0] == "Wrong PIN. 2 tries left before the TPM locks out.");
+  BOOST_TEST(twice.errors[1] == "Wrong PIN. 1 try left before the TPM locks out.");
+}
+
 BOOST_AUTO_TEST_CASE(empty_or_missing_pin_never_succeeds) {
   Rig rig;
   rig.Enroll("alice", "4711");
@@ -256,6 +285,7 @@ BOOST_AUTO_TEST_CASE(unreadable_credentials_is_unavailable_even_with_nouserok) {
   Rig rig;
   rig.Enroll("alice", "4711");
   if (::geteuid() != 0) return;  // needs root to become another user
+  rig.ShareWithOtherUsers();
   ::chmod(rig.credentials.c_str(), 0600);
   const std::string plain = rig.Service("");
   const std::string lenient = rig.Service("nouserok");

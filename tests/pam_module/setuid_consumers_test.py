@@ -34,7 +34,7 @@ RP = "pam://setuid-test"
 
 def in_namespace(tmp, command):
     binds = [(f"{tmp}/{name}", f"/etc/{name}") for name in ("pam.d", "sudoers", "passwd", "group")]
-    return namespace_argv(binds, command)
+    return namespace_argv(binds, command, cwd=tmp)
 
 
 def run_in_namespace(tmp, command, stdin_text):

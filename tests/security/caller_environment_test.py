@@ -142,13 +142,13 @@ with tempfile.TemporaryDirectory() as tmp:
 
         def sudo(environment, pin):
             command = f"{as_user} env {environment} sudo -S -u root id -u"
-            p = subprocess.run(namespace_argv(binds, command), input=pin + "\n", cwd=tmp,
+            p = subprocess.run(namespace_argv(binds, command, cwd=tmp), input=pin + "\n",
                                capture_output=True, text=True, timeout=60)
             return p.returncode, p.stdout.strip()
 
         def su(environment, pin):
-            screen = run_pty(namespace_argv(binds, f"cd {tmp} && {as_user} env {environment} "
-                                                   f"su {USER} -c 'echo SU-UID=$(id -u)'"),
+            screen = run_pty(namespace_argv(binds, f"{as_user} env {environment} "
+                                                   f"su {USER} -c 'echo SU-UID=$(id -u)'", cwd=tmp),
                              [("PIN for", pin)])
             return f"SU-UID={UID}" in screen, screen
 
@@ -184,8 +184,9 @@ with tempfile.TemporaryDirectory() as tmp:
         check("su with the right PIN and the hostile environment gives the shell", ok, screen)
         nothing_acted("tcti=swtpm, su")
         # The caller's environment is left as it was: su passes it on to the shell.
-        screen = run_pty(namespace_argv(binds, f"cd {tmp} && {as_user} env {hostile()} "
-                                               f"su {USER} -c 'echo \"LOG=$TSS2_LOG FILE=$TSS2_LOGFILE\"'"),
+        screen = run_pty(namespace_argv(binds, f"{as_user} env {hostile()} su {USER} -c "
+                                               "'echo \"LOG=$TSS2_LOG FILE=$TSS2_LOGFILE\"'",
+                                        cwd=tmp),
                          [("PIN for", PIN)])
         check("the environment su hands on is the caller's, unchanged",
               f"LOG=all+TRACE FILE={root_only}/tss2.log" in screen, screen)

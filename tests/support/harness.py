@@ -166,14 +166,21 @@ def write_private_etc(directory, users):
             f.write(f"{name}:x:{uid}:\n")
 
 
-def namespace_argv(binds, command):
+def namespace_argv(binds, command, cwd=None, prepare=()):
     """argv that runs `command` in a private mount namespace (unshare -m; mount
     changes never propagate out) where each (source, target) in `binds` is
     bind-mounted and tmpfs hides /run and /var/log, so utmp, wtmp, lastlog and
-    sudo timestamps stay in the namespace."""
+    sudo timestamps stay in the namespace. The shell that mounts exec's
+    `command` (util-linux 2.41's login calls vhangup(), which a shell parent
+    on the same terminal would not survive), in `cwd` if given: a program run
+    as another user must not start in a directory it cannot enter. `prepare`
+    are shell commands run first, inside the namespace."""
     mounts = [f"mount --bind {source} {target}" for source, target in binds]
     mounts += ["mount -t tmpfs -o mode=755 tmpfs /run", "mount -t tmpfs -o mode=755 tmpfs /var/log"]
-    return ["unshare", "-m", "sh", "-c", " && ".join(mounts + [command])]
+    mounts += list(prepare)
+    if cwd:
+        mounts.append(f"cd {cwd}")
+    return ["unshare", "-m", "sh", "-c", " && ".join(mounts + [f"exec {command}"])]
 
 
 def run_pty(argv, answers, env=None, timeout=30):
