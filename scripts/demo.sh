@@ -7,10 +7,23 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-"$root/scripts/install-deps.sh" >/dev/null
+# The preparation steps are quiet, but a failing one shows all it printed.
+quietly() {
+  local log
+  log=$(mktemp)
+  if ! "$@" >"$log" 2>&1; then
+    echo "demo: $* failed:" >&2
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+}
+echo "Preparing: packages, build (a minute or two the first time) ..."
+quietly "$root/scripts/install-deps.sh"
 build=${TPMAUTHN_BUILD_DIR:-build}
-[ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
-meson compile -C "$build" >/dev/null
+[ -f "$build/build.ninja" ] || quietly meson setup "$build"
+quietly meson compile -C "$build"
 tpmauthn="$root/$build/cli/tpmauthn"
 
 work=$(mktemp -d)

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Installs every package tpmauthn needs to build, test, fuzz and benchmark on Debian 12.
-# Idempotent; run as root (or it re-executes itself with sudo when available).
+# Installs every package tpmauthn needs to build, test, fuzz and benchmark on
+# Debian 12 (bookworm) and 13 (trixie). Idempotent; run as root (or it
+# re-executes itself with sudo when available).
 set -euo pipefail
+
+# Names that differ between releases, chosen by /etc/os-release.
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+case "$codename" in
+  bookworm) clang_rt=libclang-rt-14-dev ;;  # clang 14
+  *) clang_rt=libclang-rt-dev ;;            # trixie and later: the default clang's
+esac
 
 packages=(
   # build
@@ -9,8 +17,10 @@ packages=(
   # libraries
   libssl-dev libcbor-dev nlohmann-json3-dev libcli11-dev libboost-test-dev
   libfido2-dev libtss2-dev libpam0g-dev libfmt-dev
-  # fuzzing runtime for clang 14 (-fsanitize=fuzzer)
-  libclang-rt-14-dev
+  # trixie's pam.pc says Requires.private: audit, and libpam0g-dev does not pull it
+  libaudit-dev
+  # fuzzing runtime of the default clang (-fsanitize=fuzzer)
+  "$clang_rt"
   # tests: software TPM, PAM without touching /etc, libfido2's CLI as an independent verifier
   swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
   # the known-CVE suite signs with an RSA-4096 key made by the openssl CLI

@@ -40,10 +40,18 @@ class Reader {
   size_t pos_ = 0;
 };
 
+// Appends a big-endian u16 length and `data`. Callers encode only their own
+// data, far below the parser's limits; anything past 0xFFFF bytes would be
+// cut (and the reply then refused by the server), never mis-framed. Written
+// with one resize and explicit offsets so the compiler sees every bound (gcc
+// 14 with -D_GLIBCXX_ASSERTIONS reported push_back + insert as an overflow).
 void Put16(Bytes& out, ByteView data) {
-  out.push_back(static_cast<uint8_t>(data.size() >> 8));
-  out.push_back(static_cast<uint8_t>(data.size()));
-  out.insert(out.end(), data.begin(), data.end());
+  const size_t length = std::min<size_t>(data.size(), 0xFFFF);
+  const size_t at = out.size();
+  out.resize(at + 2 + length);
+  out[at] = static_cast<uint8_t>(length >> 8);
+  out[at + 1] = static_cast<uint8_t>(length & 0xFF);
+  std::copy_n(data.begin(), length, out.begin() + static_cast<std::ptrdiff_t>(at + 2));
 }
 
 }  // namespace

@@ -1,4 +1,7 @@
 // libFuzzer harness: attestationObject parsing and its statement verification.
+#include <cstddef>
+#include <cstdint>
+
 #include "webauthn/attestation_object.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

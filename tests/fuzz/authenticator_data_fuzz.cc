@@ -1,5 +1,7 @@
 // libFuzzer harness: authenticatorData parsing; what parses must serialize back
 // to the same bytes.
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "webauthn/authenticator_data.h"

@@ -1,5 +1,7 @@
 // libFuzzer harness: base64url decode must not crash, and what it accepts must
 // re-encode to the same text (canonical form).
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "webauthn/base64url.h"

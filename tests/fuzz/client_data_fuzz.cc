@@ -1,4 +1,7 @@
 // libFuzzer harness: clientDataJSON parsing.
+#include <cstddef>
+#include <cstdint>
+
 #include "webauthn/client_data.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,4 +1,7 @@
 // libFuzzer harness: COSE_Key parsing and a verification attempt with the key.
+#include <cstddef>
+#include <cstdint>
+
 #include "webauthn/cose_key.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

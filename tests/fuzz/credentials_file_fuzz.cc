@@ -1,5 +1,7 @@
 // libFuzzer harness: the credentials-file reader (every line, duplicates), with
 // the first token as the selected user; what parses must format and re-parse.
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "config/credential_file.h"

@@ -1,5 +1,7 @@
 // libFuzzer harness: key store files (JSON); what parses must serialize and
 // parse back to the same record.
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "tpm/key_store.h"

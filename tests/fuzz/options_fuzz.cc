@@ -1,4 +1,6 @@
 // libFuzzer harness: tpmauthn.conf text and, split on whitespace, module arguments.
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "config/options.h"

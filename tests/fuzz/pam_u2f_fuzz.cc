@@ -1,5 +1,7 @@
 // libFuzzer harness: pam-u2f authfile import; every credential it yields must
 // be a valid tpmauthn line.
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "config/pam_u2f_import.h"

@@ -1,6 +1,8 @@
 // libFuzzer harness: remote-mode request and reply parsing (the reply is what
 // an SSH client sends to the PAM module); what parses must re-encode and parse
 // to the same values.
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "webauthn/remote_message.h"

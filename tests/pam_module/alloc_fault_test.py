@@ -49,7 +49,8 @@ def failed_allocation_trace(stderr):
     addr2line where backtrace_symbols could not name a frame."""
     names = []
     for line in stderr.splitlines():
-        m = re.match(r"(/\S+|\S+)\(([^)]*)\)\[0x[0-9a-f]+\]$", line)
+        # glibc 2.36 writes "lib(sym+0x1)[0x7f...]", 2.41 "lib(sym+0x1) [0x7f...]".
+        m = re.match(r"(/\S+|\S+)\(([^)]*)\) ?\[0x[0-9a-f]+\]$", line)
         if not m:
             continue
         path, where = m.groups()
