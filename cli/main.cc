@@ -56,6 +56,9 @@ int main(int argc, char** argv) {
   CLI::App app{"tpmauthn — TPM-backed WebAuthn platform authenticator and verifier"};
   app.set_version_flag("--version", "tpmauthn " TPMAUTHN_VERSION);
   app.require_subcommand(1);
+  // --tcti, --store and --credentials also after the subcommand, as users of
+  // systemctl and ip expect (subcommands made below inherit this).
+  app.fallthrough();
 
   CredentialFileArgs file{DefaultCredentials()};
   app.add_option("--credentials", file.path, "credentials file")->capture_default_str();

@@ -20,7 +20,10 @@ struct PinResult {
 };
 
 // Shows `prompt` on /dev/tty and reads one line from it, with echo off unless
-// `echo`. False if there is no terminal or reading fails.
+// `echo`, as readpassphrase(3) does: echo goes off before the prompt is shown,
+// nothing typed after it is discarded, and a signal (Ctrl-C, ^Z, a hangup)
+// restores the terminal before it takes effect; after a stop the prompt is
+// shown again. False if there is no terminal or reading fails.
 bool ReadTerminalLine(const std::string& prompt, bool echo, webauthn::SecretBytes& out);
 
 // `fd` set: one line from it (no confirmation). Else /dev/tty with echo off,

@@ -25,6 +25,8 @@ packages=(
   swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
   # the known-CVE suite signs with an RSA-4096 key made by the openssl CLI
   openssl
+  # the PIN-entry test slows the terminal calls down (strace -e inject)
+  strace
   # real PAM consumers, driven in a private mount namespace; nm for the export check
   sudo login util-linux binutils
   # memcheck on the PAM path

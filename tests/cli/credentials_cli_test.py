@@ -95,6 +95,13 @@ with tempfile.TemporaryDirectory() as tmp:
           and listed[1]["uv"] == "none", str(listed))
     rc, out, err = run(*C, "list", "bob")
     check("list USER", rc == 0 and out.startswith("bob ") and "alice" not in out, out)
+    # Global options also after the subcommand, in any order.
+    rc, after, err = run("list", "bob", *C)
+    check("--credentials after the subcommand works the same", rc == 0 and after == out,
+          (rc, after, err))
+    rc, out, err = run("list", "--json", "--credentials", creds, "--store", tmp)
+    check("... and with --store, mixed with the subcommand's own options",
+          rc == 0 and len(json.loads(out or "[]")) == 2, (rc, out, err))
 
     # import-u2f
     authfile = os.path.join(data_dir, "pam-u2f", "current.authfile")
