@@ -17,12 +17,90 @@ Error ClientDataError(std::string message) {
   return Fail(Check::kClientData, "clientDataJSON: " + std::move(message));
 }
 
+void AppendUtf8(std::string& out, uint32_t code_point) {
+  if (code_point < 0x80) {
+    out.push_back(static_cast<char>(code_point));
+  } else if (code_point < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (code_point >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+  } else if (code_point < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (code_point >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (code_point >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (code_point & 0x3f)));
+  }
+}
+
 }  // namespace
+
+std::string Utf8Decode(ByteView bytes) {
+  constexpr uint32_t kReplacement = 0xfffd;
+  if (bytes.size() >= 3 && bytes[0] == 0xef && bytes[1] == 0xbb && bytes[2] == 0xbf) {
+    bytes = bytes.subspan(3);  // one BOM only: a second one is U+FEFF text
+  }
+  std::string out;
+  out.reserve(bytes.size());
+  uint32_t code_point = 0;
+  int needed = 0, seen = 0;
+  uint8_t lower = 0x80, upper = 0xbf;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const uint8_t byte = bytes[i];
+    if (needed == 0) {
+      if (byte <= 0x7f) {
+        out.push_back(static_cast<char>(byte));
+      } else if (byte >= 0xc2 && byte <= 0xdf) {
+        needed = 1;
+        code_point = byte & 0x1f;
+      } else if (byte >= 0xe0 && byte <= 0xef) {
+        if (byte == 0xe0) lower = 0xa0;
+        if (byte == 0xed) upper = 0x9f;
+        needed = 2;
+        code_point = byte & 0x0f;
+      } else if (byte >= 0xf0 && byte <= 0xf4) {
+        if (byte == 0xf0) lower = 0x90;
+        if (byte == 0xf4) upper = 0x8f;
+        needed = 3;
+        code_point = byte & 0x07;
+      } else {
+        AppendUtf8(out, kReplacement);
+      }
+      continue;
+    }
+    if (byte < lower || byte > upper) {
+      // The sequence so far becomes one U+FFFD; this byte starts afresh.
+      code_point = 0;
+      needed = seen = 0;
+      lower = 0x80;
+      upper = 0xbf;
+      AppendUtf8(out, kReplacement);
+      --i;
+      continue;
+    }
+    lower = 0x80;
+    upper = 0xbf;
+    code_point = (code_point << 6) | (byte & 0x3f);
+    if (++seen == needed) {
+      AppendUtf8(out, code_point);
+      code_point = 0;
+      needed = seen = 0;
+    }
+  }
+  if (needed != 0) AppendUtf8(out, kReplacement);
+  return out;
+}
 
 Result<CollectedClientData> CollectedClientData::Parse(ByteView json) {
   if (json.size() > kMaxClientDataSize) return ClientDataError("larger than 16 KiB");
-  if (json.size() >= 3 && json[0] == 0xef && json[1] == 0xbb && json[2] == 0xbf) {
-    return ClientDataError("byte order mark");
+  // §7.1 step 5, §7.2 step 10: JSON-parse the result of UTF-8 decode.
+  const std::string text = Utf8Decode(json);
+  // A second BOM is now the text U+FEFF, which JSON does not allow before a
+  // value (ECMAScript's JSON.parse refuses it); nlohmann would skip it.
+  if (text.rfind("\xef\xbb\xbf", 0) == 0) {
+    return ClientDataError("not valid JSON (U+FEFF first)");
   }
   std::vector<std::set<std::string>> keys;
   bool duplicate = false;
@@ -53,12 +131,12 @@ Result<CollectedClientData> CollectedClientData::Parse(ByteView json) {
   };
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(json.begin(), json.end(), callback, /*allow_exceptions=*/false);
+    doc = nlohmann::json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
   } catch (const std::exception&) {
     return ClientDataError("not valid JSON");
   }
   if (too_deep) return ClientDataError("nested too deeply");
-  if (doc.is_discarded()) return ClientDataError("not valid UTF-8 JSON");
+  if (doc.is_discarded()) return ClientDataError("not valid JSON");
   if (duplicate) return ClientDataError("duplicate member");
   if (!doc.is_object()) return ClientDataError("not a JSON object");
 

@@ -22,13 +22,19 @@ struct CollectedClientData {
   std::optional<bool> cross_origin;
   std::optional<std::string> top_origin;
 
-  // Parses clientDataJSON strictly: at most kMaxClientDataSize bytes of valid
-  // UTF-8 JSON (no BOM), a single object, no duplicate keys at any depth,
+  // Parses clientDataJSON as §7.1 step 5 and §7.2 step 10 say: "UTF-8
+  // decode" (WHATWG Encoding: one leading byte order mark removed, every
+  // invalid sequence replaced by U+FFFD), then strictly: at most
+  // kMaxClientDataSize bytes, JSON, a single object, no duplicate keys at any depth,
   // string `type`/`challenge`/`origin`, boolean `crossOrigin` and string
   // `topOrigin` when present. Unknown members are allowed (§5.8.1 says the
   // dictionary may be extended). Errors carry Check::kClientData.
   static Result<CollectedClientData> Parse(ByteView json);
 };
+
+// WHATWG Encoding's "UTF-8 decode": a leading BOM (EF BB BF) is dropped, and
+// each maximal invalid subsequence becomes U+FFFD. Returns UTF-8.
+std::string Utf8Decode(ByteView bytes);
 
 // Serializes clientDataJSON with the §5.8.1.1 algorithm (member order, CCDToString
 // escaping), as a WebAuthn client would. `origin` and `top_origin` must be UTF-8.

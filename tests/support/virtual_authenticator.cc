@@ -97,7 +97,8 @@ RegistrationResponse VirtualAuthenticator::MakeCredential(std::string_view rp_id
 AssertionResponse VirtualAuthenticator::GetAssertion(std::string_view rp_id,
                                                      std::string_view origin, ByteView challenge,
                                                      std::optional<Bytes> user_handle) {
-  std::string client_data = SerializeClientData(kTypeGet, challenge, origin);
+  std::string client_data =
+      faults.client_data_prefix + SerializeClientData(kTypeGet, challenge, origin);
   AuthenticatorData ad = BaseAuthData(rp_id);
   ad.sign_count = faults.counter.value_or(++counter_);
   Bytes auth_data = ad.Serialize();

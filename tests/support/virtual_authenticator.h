@@ -22,6 +22,7 @@ struct Faults {
   bool wrong_rp_id_hash = false;      // hash of "evil.example" instead of the RP ID
   bool backup_state_without_eligible = false;
   std::optional<uint32_t> counter;    // report this count instead of the next one
+  std::string client_data_prefix;     // bytes before clientDataJSON (signed), e.g. a BOM
 };
 
 class VirtualAuthenticator {

@@ -184,3 +184,21 @@ BOOST_AUTO_TEST_CASE(virtual_authenticator_counter_and_faults) {
   ExpectCheck(VerifyAssertion(a.GetAssertion("pam://host", "ssh://evil", e.challenge), record, e),
               Check::kOrigin);
 }
+
+BOOST_AUTO_TEST_CASE(client_data_with_a_byte_order_mark_verifies) {
+  // The signature covers the bytes as sent; §7.2 step 10 decodes them first.
+  VirtualAuthenticator device;
+  Bytes challenge(32, 0x42);
+  AssertionExpectations e;
+  e.challenge = challenge;
+  e.origins = {"https://example.org"};
+  e.rp_ids = {"example.org"};
+  device.faults.client_data_prefix = "\xef\xbb\xbf";
+  auto r = VerifyAssertion(device.GetAssertion("example.org", "https://example.org", challenge),
+                           device.Record(), e);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.error().message));
+  device.faults.client_data_prefix = "\xef\xbb\xbf\xef\xbb\xbf";
+  ExpectCheck(VerifyAssertion(device.GetAssertion("example.org", "https://example.org", challenge),
+                              device.Record(), e),
+              Check::kClientData);
+}

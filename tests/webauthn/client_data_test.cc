@@ -52,8 +52,8 @@ static const char* kBad[] = {
     "{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"o\",\"crossOrigin\":\"no\"}",
     "{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"o\",\"topOrigin\":5}",
     "{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"o\"} x",        // trailing garbage
-    "{\"type\":\"t\xff\",\"challenge\":\"AA\",\"origin\":\"o\"}",      // invalid UTF-8
-    "\xef\xbb\xbf{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"o\"}",  // BOM
+    "\xef\xbb\xbf\xef\xbb\xbf{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"o\"}",  // 2 BOMs
+    "{\"type\":\"t\",\xff\"challenge\":\"AA\",\"origin\":\"o\"}",  // invalid UTF-8 outside strings
 };
 
 BOOST_DATA_TEST_CASE(rejects_malformed_client_data, data::make(kBad), text) {
@@ -70,4 +70,44 @@ BOOST_AUTO_TEST_CASE(rejects_oversized_and_deep_input) {
   std::string deep = "{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"o\",\"d\":" +
                      std::string(100, '[') + std::string(100, ']') + "}";
   BOOST_TEST(!CollectedClientData::Parse(AsBytes(deep)).ok());
+}
+
+// §7.1 step 5 / §7.2 step 10 run WHATWG "UTF-8 decode" before parsing JSON.
+BOOST_AUTO_TEST_CASE(a_leading_byte_order_mark_is_removed) {
+  std::string s = "\xef\xbb\xbf{\"type\":\"webauthn.get\",\"challenge\":\"AA\",\"origin\":\"o\"}";
+  auto c = CollectedClientData::Parse(AsBytes(s));
+  BOOST_REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.error().message));
+  BOOST_TEST(c->type == "webauthn.get");
+  BOOST_TEST(c->origin == "o");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_inside_a_string_becomes_u_fffd) {
+  std::string s = "{\"type\":\"webauthn.get\",\"challenge\":\"AA\",\"origin\":\"o\xff\"}";
+  auto c = CollectedClientData::Parse(AsBytes(s));
+  BOOST_REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.error().message));
+  BOOST_TEST(c->origin == "o\xef\xbf\xbd");  // so it matches no expected origin
+}
+
+struct Decoded {
+  const char* in;
+  const char* out;
+};
+static std::ostream& operator<<(std::ostream& os, const Decoded& d) { return os << d.in; }
+static const Decoded kDecoded[] = {
+    {"abc", "abc"},
+    {"\xef\xbb\xbf" "abc", "abc"},                               // one BOM removed
+    {"\xef\xbb\xbf\xef\xbb\xbf", "\xef\xbb\xbf"},                // the second stays (U+FEFF)
+    {"\xc3\xa9", "\xc3\xa9"},                                    // é
+    {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},                    // U+1F600
+    {"\xff", "\xef\xbf\xbd"},                                    // never valid
+    {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                      // overlong
+    {"\xe0\x80", "\xef\xbf\xbd\xef\xbf\xbd"},                      // overlong, 3 bytes
+    {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},        // a surrogate
+    {"\xf0\x9f\x98", "\xef\xbf\xbd"},                            // cut short: one U+FFFD
+    {"\xf0\x9f\x98x", "\xef\xbf\xbdx"},                          // ... then the byte itself
+    {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},  // > U+10FFFF
+};
+
+BOOST_DATA_TEST_CASE(utf8_decode_follows_the_whatwg_algorithm, data::make(kDecoded), d) {
+  BOOST_TEST(Utf8Decode(AsBytes(std::string_view(d.in))) == std::string(d.out));
 }
