@@ -1,8 +1,13 @@
 // Credentials-file commands over config/.
 #include "cli/credential_commands.h"
 
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -160,17 +165,89 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
   return kExitOk;
 }
 
+namespace {
+
+// The authfile's text and, for a file, its owner's user name (nullopt: root,
+// or standard input).
+struct Authfile {
+  std::string text;
+  std::optional<std::string> owner;
+  bool from_stdin = false;
+};
+
+webauthn::Result<Authfile, std::string> ReadAuthfile(const std::string& path) {
+  Authfile file;
+  std::string error;
+  if (path == "-") {
+    auto text = ReadInput(path, error);
+    if (!text) return error;
+    file.text = std::move(*text);
+    file.from_stdin = true;
+    return file;
+  }
+  config::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    return errno == ELOOP ? path + ": is a symbolic link (refused)"
+                          : path + ": cannot open: " + config::ErrnoMessage(errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return path + ": not a regular file";
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    return path + ": group- or world-writable (anyone in them could have written its lines)";
+  }
+  if (st.st_uid != 0) {
+    struct passwd* pw = ::getpwuid(st.st_uid);
+    if (!pw) return path + ": owned by uid " + std::to_string(st.st_uid) + ", who has no passwd entry";
+    file.owner = pw->pw_name;
+  }
+  auto text = config::ReadAll(fd.get(), path, 16 * 1024 * 1024);
+  if (!text) return text.error().message;
+  file.text = std::move(*text);
+  return file;
+}
+
+}  // namespace
+
 int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::ostream& out,
                  std::ostream& err) {
-  std::string error;
-  auto text = ReadInput(args.authfile, error);
-  if (!text) return Fail(err, "import-u2f", error, kExitUsage);
+  auto authfile = ReadAuthfile(args.authfile);
+  if (!authfile) return Fail(err, "import-u2f", authfile.error(), kExitUsage);
+  if (authfile->from_stdin && !args.user) {
+    return Fail(err, "import-u2f",
+                "from standard input, say whose lines to import with --user USER", kExitUsage);
+  }
+  if (authfile->owner && args.user && *args.user != *authfile->owner) {
+    return Fail(err, "import-u2f",
+                args.authfile + " is " + *authfile->owner + "'s; it cannot enroll " + *args.user,
+                kExitRejected);
+  }
+  const std::optional<std::string> only = args.user ? args.user : authfile->owner;
   config::ImportSettings settings;
   settings.origin = args.origin.value_or(config::DefaultOrigin());
   settings.rp_id = args.rp_id.value_or(settings.origin);
   settings.created = config::TodayUtc();
-  auto credentials = config::ParsePamU2fAuthfile(*text, args.authfile, settings);
+  auto credentials = config::ParsePamU2fAuthfile(authfile->text, args.authfile, settings);
   if (!credentials) return Fail(err, "import-u2f", credentials.error().message, kExitUsage);
+  if (only) {
+    std::vector<std::string> others;
+    std::vector<Credential> kept;
+    for (Credential& c : *credentials) {
+      if (c.user == *only) {
+        kept.push_back(std::move(c));
+      } else if (std::find(others.begin(), others.end(), c.user) == others.end()) {
+        others.push_back(c.user);
+      }
+    }
+    if (authfile->owner && !others.empty()) {
+      std::string names;
+      for (const std::string& name : others) names += (names.empty() ? "" : ", ") + name;
+      return Fail(err, "import-u2f",
+                  args.authfile + " belongs to " + *authfile->owner +
+                      " but has lines for " + names + "; refused, nothing written",
+                  kExitRejected);
+    }
+    *credentials = std::move(kept);
+  }
   if (args.dry_run) {
     for (const Credential& c : *credentials) out << config::FormatCredentialLine(c) << "\n";
     return kExitOk;

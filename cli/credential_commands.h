@@ -34,8 +34,14 @@ struct ImportArgs {
   std::string authfile;
   std::optional<std::string> rp_id;
   std::optional<std::string> origin;
+  std::optional<std::string> user;  // --user: only this user's lines
   bool dry_run = false;
 };
+// A pam-u2f authfile owned by root may hold anyone's lines; one owned by a
+// user (pam-u2f's ~/.config/Yubico/u2f_keys, read by pam-u2f only for its
+// owner) yields only that user's: a line for anyone else is refused by name
+// and nothing is written. Symlinks and group- or world-writable files are
+// refused; from standard input, --user is required.
 int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::ostream& out,
                  std::ostream& err);
 

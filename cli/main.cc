@@ -144,6 +144,9 @@ int main(int argc, char** argv) {
   import->add_option("FILE", import_args.authfile, "pam-u2f authfile, or -")->required();
   import->add_option("--rp-id", import_args.rp_id, "RP ID they were made for (default: origin)");
   import->add_option("--origin", import_args.origin, "origin (default: pam://<hostname>)");
+  import->add_option("--user", import_args.user,
+                     "only this user's lines (required from stdin; a user's own file "
+                     "yields only theirs)");
   import->add_flag("--dry-run", import_args.dry_run, "print the lines instead of adding them");
 
   try {

@@ -117,6 +117,44 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(*C, "import-u2f", os.path.join(data_dir, "pam-u2f", "invalid-lines.txt"))
     check("import of a bad file", rc == 2 and err.startswith("tpmauthn: import-u2f: "), err)
 
+    # A user's own authfile (pam-u2f's ~/.config/Yubico/u2f_keys) enrolls only its owner.
+    lines = open(authfile).read().splitlines()
+    own, others = lines[0].replace("alice:", "nobody:", 1), lines[1:]
+    user_file = os.path.join(tmp, "u2f_keys")
+
+    def owned_by_nobody(content):
+        with open(user_file, "w") as f:
+            f.write(content)
+        os.chown(user_file, 65534, 65534)
+        os.chmod(user_file, 0o600)
+
+    owned_by_nobody("\n".join([own] + others) + "\n")
+    before = open(creds).read()
+    rc, out, err = run(*C, "import-u2f", user_file, "--origin", "pam://host")
+    check("a user's authfile with lines for others is refused, naming them",
+          rc == 1 and "belongs to nobody" in err and "bob" in err and "carol" in err, (rc, err))
+    check("... and nothing was written", open(creds).read() == before)
+    rc, out, err = run(*C, "import-u2f", user_file, "--user", "bob", "--origin", "pam://host")
+    check("--user naming someone else than the owner is refused",
+          rc == 1 and "nobody's" in err, (rc, err))
+    owned_by_nobody(own + "\n")
+    rc, out, err = run(*C, "import-u2f", user_file, "--dry-run", "--origin", "pam://host")
+    check("a user's authfile with only their own line imports it",
+          rc == 0 and out and all(l.startswith("nobody ") for l in out.splitlines()),
+          (rc, out, err))
+    os.chmod(user_file, 0o620)
+    rc, out, err = run(*C, "import-u2f", user_file, "--dry-run")
+    check("a group-writable authfile is refused", rc == 2 and "writable" in err, err)
+    os.symlink(authfile, os.path.join(tmp, "u2f_link"))
+    rc, out, err = run(*C, "import-u2f", os.path.join(tmp, "u2f_link"), "--dry-run")
+    check("a symlinked authfile is refused", rc == 2 and "symbolic link" in err, err)
+    rc, out, err = run(*C, "import-u2f", authfile, "--user", "bob", "--dry-run",
+                       "--origin", "pam://host")
+    check("--user picks one user's lines from a central (root's) file",
+          rc == 0 and out and all(l.startswith("bob ") for l in out.splitlines()), (rc, out, err))
+    rc, out, err = run(*C, "import-u2f", "-", "--dry-run", stdin=open(authfile).read())
+    check("from standard input --user is required", rc == 2 and "--user" in err, err)
+
     # remove
     alice_id = listed[0]["credentialId"] if listed else "x"
     rc, out, err = run(*C, "remove", "alice", alice_id)
