@@ -161,7 +161,11 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
     return Fail(err, "add", ok.error().message, kExitRejected);
   }
   out << "added credential " << wa::Base64UrlEncode(c.id) << " for " << c.user << " to "
-      << file.path << "\n";
+      << file.path << " (attestation: " << wa::ToString(verified->attestation_type)
+      << (verified->attestation_type == wa::AttestationType::kBasic && !verified->attestation_trusted
+              ? ", not checked against any trust anchor"
+              : "")
+      << ")\n";
   return kExitOk;
 }
 

@@ -97,6 +97,8 @@ Verdict VerifyRegistrationDocument(const json& doc, const json& response) {
       {"counter", verified->sign_count},
       {"fmt", verified->fmt},
       {"attestationType", wa::ToString(verified->attestation_type)},
+      // No trust anchors are taken yet: no chain is trusted (docs/architecture.md).
+      {"trusted", verified->attestation_trusted},
       {"aaguid", wa::ToHex(verified->aaguid)},
       {"rpId", verified->rp_id},
       {"origin", verified->origin},

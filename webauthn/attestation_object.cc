@@ -157,6 +157,16 @@ Result<VerifiedAttestation> VerifyPacked(const AttestationObject& object, ByteVi
       return StatementError("x5c certificate " + std::to_string(i) + " is not signed by the next");
     }
   }
+  // The last certificate's issuer is not in the chain unless it is its own:
+  // then its signature can and must be checked too.
+  X509* last = chain.back().get();
+  if (X509_check_issued(last, last) == X509_V_OK) {
+    EVP_PKEY* own_key = X509_get0_pubkey(last);
+    if (!own_key || X509_verify(last, own_key) != 1) {
+      return StatementError("x5c certificate " + std::to_string(chain.size() - 1) +
+                            " is self-signed, but its signature does not verify");
+    }
+  }
   return VerifiedAttestation{AttestationType::kBasic, object.x5c};
 }
 
@@ -213,9 +223,19 @@ Bytes AttestationObject::EncodeNone(ByteView auth_data) {
 }
 
 Bytes AttestationObject::EncodePackedSelf(ByteView auth_data, CoseAlgorithm alg, ByteView sig) {
-  auto stmt = cbor::NewMap(2);
+  return EncodePacked(auth_data, alg, sig, {});
+}
+
+Bytes AttestationObject::EncodePacked(ByteView auth_data, CoseAlgorithm alg, ByteView sig,
+                                      const std::vector<Bytes>& x5c) {
+  auto stmt = cbor::NewMap(x5c.empty() ? 2 : 3);
   cbor::MapAdd(stmt.get(), cbor::Text("alg"), cbor::Int(static_cast<int64_t>(alg)));
   cbor::MapAdd(stmt.get(), cbor::Text("sig"), cbor::ByteString(sig));
+  if (!x5c.empty()) {
+    auto chain = cbor::NewArray(x5c.size());
+    for (const Bytes& der : x5c) cbor::ArrayPush(chain.get(), cbor::ByteString(der));
+    cbor::MapAdd(stmt.get(), cbor::Text("x5c"), std::move(chain));
+  }
   auto map = cbor::NewMap(3);
   cbor::MapAdd(map.get(), cbor::Text("fmt"), cbor::Text("packed"));
   cbor::MapAdd(map.get(), cbor::Text("attStmt"), std::move(stmt));

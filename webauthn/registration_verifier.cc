@@ -53,6 +53,7 @@ Result<VerifiedRegistration> VerifyRegistration(const RegistrationResponse& resp
       .aaguid = acd.aaguid,
       .fmt = object->fmt,
       .attestation_type = attestation->type,
+      .attestation_trusted = attestation->trusted,
       .rp_id = std::move(*rp_id),
       .origin = client_data->origin,
   };

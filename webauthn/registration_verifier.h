@@ -31,6 +31,7 @@ struct VerifiedRegistration {
   std::array<uint8_t, 16> aaguid{};
   std::string fmt;
   AttestationType attestation_type = AttestationType::kNone;
+  bool attestation_trusted = false;  // see VerifiedAttestation::trusted
   std::string rp_id;   // the expected RP ID whose hash matched
   std::string origin;  // C.origin
 };

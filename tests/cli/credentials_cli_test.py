@@ -58,6 +58,21 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(*C, "add", "alice", reg_path, "--rp-id", "example.org",
                        "--origin", "https://example.org", "--label", "vector key")
     check("add verifies and appends", rc == 0, f"rc={rc} {err}")
+    check("... and names the attestation type", "(attestation: self)" in out, out)
+    # A packed x5c registration: basic, and add says no anchor vouched for it.
+    v3 = load("packed-es256")
+    reg3 = {"id": b64(v3["credential_id"]), "rawId": b64(v3["credential_id"]),
+            "type": "public-key",
+            "response": {"clientDataJSON": b64(v3["registration.clientDataJSON"]),
+                         "attestationObject": b64(v3["registration.attestationObject"])},
+            "clientExtensionResults": {}}
+    other_creds = os.path.join(tmp, "other-credentials")
+    rc, out, err = run("--credentials", other_creds, "add", "carol", "-", "--rp-id", "example.org",
+                       "--origin", "https://example.org", "--uv", "none",
+                       stdin=json.dumps(reg3))
+    check("add of a packed x5c registration says it was not checked against a trust anchor",
+          rc == 0 and "(attestation: basic, not checked against any trust anchor)" in out,
+          (rc, out, err))
     rc, out, err = run(*C, "add", "bob", reg_path, "--rp-id", "example.org",
                        "--origin", "https://example.org")
     check("add refuses an enrolled id", rc == 1 and "duplicate credential id" in err, err)

@@ -129,6 +129,8 @@ for path in vectors:
     if not verdict or not verdict.get("publicKey"):
         failures.append(f"{name}: registration verdict has no publicKey")
         continue
+    if verdict.get("trusted") is not False:
+        failures.append(f"{name}: a verdict without trust anchors says trusted={verdict.get('trusted')}")
     auth["credential"]["publicKey"] = verdict["publicKey"]
     expect(f"{name} authentication", auth, 0)
 

@@ -5,6 +5,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include <stdexcept>
 
@@ -38,13 +39,44 @@ VirtualAuthenticator::VirtualAuthenticator(CoseAlgorithm alg) : alg_(alg) {
   cose_key_ = cose->encoded();
 }
 
-Bytes VirtualAuthenticator::Sign(ByteView message) const {
-  Bytes data(message.begin(), message.end());
-  if (faults.bad_signature) data[0] ^= 0x01;
+void VirtualAuthenticator::UseBatchAttestation() {
+  batch_key_.reset(EVP_EC_gen("P-256"));
+  X509Ptr cert(X509_new());
+  if (!batch_key_ || !cert) throw std::runtime_error("batch key");
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  for (auto [field, value] : {std::pair{"C", "US"}, {"O", "tpmauthn tests"},
+                              {"OU", "Authenticator Attestation"}, {"CN", "virtual batch"}}) {
+    X509_NAME_add_entry_by_txt(name, field, MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(value), -1, -1, 0);
+  }
+  X509_set_issuer_name(cert.get(), name);
+  X509_set_pubkey(cert.get(), batch_key_.get());
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:FALSE");
+  if (!ext || !X509_add_ext(cert.get(), ext, -1)) throw std::runtime_error("basic constraints");
+  X509_EXTENSION_free(ext);
+  if (X509_sign(cert.get(), batch_key_.get(), EVP_sha256()) <= 0) {
+    throw std::runtime_error("X509_sign");
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert.get(), &der);
+  if (length <= 0) throw std::runtime_error("i2d_X509");
+  batch_certificate_.assign(der, der + length);
+  OPENSSL_free(der);
+}
+
+namespace {
+
+Bytes SignWith(EVP_PKEY* key, CoseAlgorithm alg, ByteView data) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = alg_ == CoseAlgorithm::kEdDSA ? nullptr : EVP_sha256();
+  const EVP_MD* md = alg == CoseAlgorithm::kEdDSA ? nullptr : EVP_sha256();
   size_t len = 0;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key_.get()) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, data.data(), data.size()) != 1) {
     throw std::runtime_error("sign init failed");
   }
@@ -53,6 +85,15 @@ Bytes VirtualAuthenticator::Sign(ByteView message) const {
     throw std::runtime_error("sign failed");
   }
   sig.resize(len);
+  return sig;
+}
+
+}  // namespace
+
+Bytes VirtualAuthenticator::Sign(ByteView message) const {
+  Bytes data(message.begin(), message.end());
+  if (faults.bad_signature) data[0] ^= 0x01;
+  Bytes sig = SignWith(key_.get(), alg_, data);
   if (faults.raw_signature && alg_ == CoseAlgorithm::kES256) {
     const unsigned char* p = sig.data();
     EcdsaSigPtr parsed(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));
@@ -88,7 +129,18 @@ RegistrationResponse VirtualAuthenticator::MakeCredential(std::string_view rp_id
   Bytes signed_data = auth_data;
   Bytes hash = Sha256(AsBytes(client_data));
   signed_data.insert(signed_data.end(), hash.begin(), hash.end());
-  Bytes object = AttestationObject::EncodePackedSelf(auth_data, alg_, Sign(signed_data));
+  Bytes object;
+  if (batch_key_) {
+    Bytes certificate = batch_certificate_;
+    // The last bytes of a DER certificate are its signature.
+    if (faults.corrupt_batch_certificate && !certificate.empty()) certificate.back() ^= 0x01;
+    object = AttestationObject::EncodePacked(auth_data, CoseAlgorithm::kES256,
+                                             SignWith(batch_key_.get(), CoseAlgorithm::kES256,
+                                                      signed_data),
+                                             {certificate});
+  } else {
+    object = AttestationObject::EncodePackedSelf(auth_data, alg_, Sign(signed_data));
+  }
   return RegistrationResponse{
       CredentialEnvelope{Base64UrlEncode(credential_id_), credential_id_, "public-key"},
       Bytes(client_data.begin(), client_data.end()), std::move(object)};

@@ -23,11 +23,16 @@ struct Faults {
   bool backup_state_without_eligible = false;
   std::optional<uint32_t> counter;    // report this count instead of the next one
   std::string client_data_prefix;     // bytes before clientDataJSON (signed), e.g. a BOM
+  bool corrupt_batch_certificate = false;  // flip a byte of the batch certificate's signature
 };
 
 class VirtualAuthenticator {
  public:
   explicit VirtualAuthenticator(webauthn::CoseAlgorithm alg = webauthn::CoseAlgorithm::kES256);
+
+  // From now on, registrations carry packed "basic" attestation: signed by a
+  // P-256 batch key whose self-signed certificate (§8.2.1 fields) is the x5c.
+  void UseBatchAttestation();
 
   // A packed self-attested registration for `rp_id`, client data for `origin`.
   webauthn::RegistrationResponse MakeCredential(std::string_view rp_id, std::string_view origin,
@@ -49,6 +54,8 @@ class VirtualAuthenticator {
 
   webauthn::CoseAlgorithm alg_;
   webauthn::EvpPkeyPtr key_;
+  webauthn::EvpPkeyPtr batch_key_;  // set by UseBatchAttestation
+  webauthn::Bytes batch_certificate_;
   webauthn::Bytes credential_id_;
   webauthn::Bytes cose_key_;
   uint32_t counter_ = 0;

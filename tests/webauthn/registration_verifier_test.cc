@@ -46,6 +46,7 @@ BOOST_DATA_TEST_CASE(spec_vectors_register, data::make(VectorNames()), name) {
   BOOST_TEST(ToHex(r->aaguid) == v.Text("aaguid"));
   BOOST_TEST(r->rp_id == "example.org");
   BOOST_TEST(r->origin == "https://example.org");
+  BOOST_TEST(!r->attestation_trusted);  // no trust anchors were given
 }
 
 BOOST_DATA_TEST_CASE(spec_vector_variants_are_rejected, data::make(VectorNames()), name) {
@@ -156,4 +157,23 @@ BOOST_AUTO_TEST_CASE(virtual_authenticator_faults) {
   a.faults.wrong_rp_id_hash = true;
   ExpectCheck(VerifyRegistration(a.MakeCredential("pam://host", "pam://host", challenge), e),
               Check::kRpIdHash);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_chain_is_basic_untrusted_and_every_signature_in_it_is_checked) {
+  const Bytes challenge(32, 0x42);
+  RegistrationExpectations e;
+  e.challenge = challenge;
+  e.origins = {"pam://host"};
+  e.rp_ids = {"pam://host"};
+  VirtualAuthenticator a;
+  a.UseBatchAttestation();
+  auto r = VerifyRegistration(a.MakeCredential("pam://host", "pam://host", challenge), e);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.error().message));
+  BOOST_TEST((r->attestation_type == AttestationType::kBasic));
+  BOOST_TEST(!r->attestation_trusted);
+  // A self-signed batch certificate whose own signature is broken is refused.
+  a.faults.corrupt_batch_certificate = true;
+  auto broken = VerifyRegistration(a.MakeCredential("pam://host", "pam://host", challenge), e);
+  ExpectCheck(broken, Check::kAttestationStatement);
+  if (!broken.ok()) BOOST_TEST(broken.error().message.find("self-signed") != std::string::npos);
 }
