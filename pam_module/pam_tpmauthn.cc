@@ -155,38 +155,50 @@ class IsolatedTpmAuthenticator final : public webauthn::Authenticator {
 
 }  // namespace
 
-int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
-  // Nothing here reads the process environment (inside su and sudo it is
-  // the caller's): options come from the module arguments and the root-owned
-  // tpmauthn.conf only, and tpm2-tss runs inside IsolatedTpmAuthenticator.
+// The effective options: module arguments over the root-owned tpmauthn.conf.
+// Nothing here reads the process environment (inside su and sudo it is the
+// caller's). Any mistake is logged by name and the module fails closed.
+std::optional<config::Options> ReadOptions(pam_handle_t* pamh, int argc, const char** argv) {
   std::optional<std::string> config_text;
   auto config_file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
   if (!config_file) {
     pam_syslog(pamh, LOG_ERR, "%s", config_file.error().message.c_str());
-    return ToPamCode(Outcome::kUnavailable, false);
+    return std::nullopt;
   }
   if (config_file->status == config::OpenStatus::kOpened) {
     auto text = config::ReadAll(config_file->fd.get(), config::kDefaultConfigFile, kMaxConfigSize);
     if (!text) {
       pam_syslog(pamh, LOG_ERR, "%s", text.error().message.c_str());
-      return ToPamCode(Outcome::kUnavailable, false);
+      return std::nullopt;
     }
     config_text = std::move(*text);
   }
   std::vector<std::string_view> args(argv, argv + (argc > 0 ? argc : 0));
   auto options = config::ResolveOptions(config_text, config::kDefaultConfigFile, args);
   if (!options) {
-    // Fail closed on any configuration mistake, naming the option.
     pam_syslog(pamh, LOG_ERR, "%s; refusing to authenticate", options.error().message.c_str());
-    return ToPamCode(Outcome::kUnavailable, false);
+    return std::nullopt;
   }
+  return std::move(*options);
+}
 
+// The user a key in this machine's store was enrolled for, if it has one.
+config::ConfigResult<std::optional<std::string>> LocalKeyUser(const std::string& store,
+                                                              webauthn::ByteView id) {
+  if (!tpm::PlatformAuthenticator::HasKey(store, id)) return std::optional<std::string>();
+  auto record = tpm::KeyStore(store).Load(id);
+  if (!record) return config::ConfigFail(record.error().message);
+  return std::optional<std::string>(record->user);
+}
+
+int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
+  const std::optional<config::Options> options = ReadOptions(pamh, argc, argv);
+  if (!options) return ToPamCode(Outcome::kUnavailable, false);
   const char* user = nullptr;
   if (pam_get_user(pamh, &user, nullptr) != PAM_SUCCESS || !user || !*user) {
     pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
     return ToPamCode(Outcome::kUnavailable, false);
   }
-
   const char* rhost = nullptr;
   pam_get_item(pamh, PAM_RHOST, reinterpret_cast<const void**>(&rhost));
   SyslogLogger log(pamh, options->debug);
@@ -200,14 +212,7 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,
-      [&](webauthn::ByteView id) -> config::ConfigResult<std::optional<std::string>> {
-        if (!tpm::PlatformAuthenticator::HasKey(options->store, id)) {
-          return std::optional<std::string>();
-        }
-        auto record = tpm::KeyStore(options->store).Load(id);
-        if (!record) return config::ConfigFail(record.error().message);
-        return std::optional<std::string>(record->user);
-      },
+      [&](webauthn::ByteView id) { return LocalKeyUser(options->store, id); },
   };
   Decision decision = pam::Authenticate(*options, user, env);
   const int code = ToPamCode(decision.outcome, options->nouserok);

@@ -23,7 +23,6 @@ namespace {
 using webauthn::AuthenticatorErrorKind;
 using webauthn::Bytes;
 
-Decision Decide(Outcome outcome, std::string reason) { return Decision{outcome, std::move(reason)}; }
 
 // 32 bytes straight from the kernel CSPRNG, for every attempt.
 bool FreshChallenge(Bytes& out) {
@@ -64,8 +63,7 @@ config::ConfigResult<std::pair<std::string, std::vector<config::Credential>>> Re
 
 config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
     const config::Options& options, const std::string& user,
-    const std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView)>&
-        local_key_user) {
+    const LocalKeyUserFn& local_key_user) {
   std::string personal_path;
   std::vector<config::Credential> personal;
   std::vector<std::string> personal_ids;
@@ -110,144 +108,200 @@ config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
   return out;
 }
 
-Decision Authenticate(const config::Options& options, const std::string& user, Environment& env) {
-  auto credentials = LoadCredentials(options, user, env.local_key_user);
-  if (!credentials) return Decide(Outcome::kUnavailable, credentials.error().message);
-  if (credentials->empty()) {
-    return Decide(Outcome::kUserUnknown, "no credential enrolled for user " + user);
-  }
-  const std::string origin = options.origin.value_or(config::DefaultOrigin());
-  const std::string rp_id = options.rp_id.value_or(origin);
+FileCredentialSource::FileCredentialSource(const config::Options& options,
+                                           LocalKeyUserFn local_key_user)
+    : options_(options), local_key_user_(std::move(local_key_user)) {}
+
+config::ConfigResult<std::vector<config::Credential>> FileCredentialSource::Load(
+    const std::string& user) {
+  return LoadCredentials(options_, user, local_key_user_);
+}
+
+webauthn::Result<Plan, Decision> ChoosePlan(const config::Options& options,
+                                            const std::string& user,
+                                            const std::vector<config::Credential>& credentials,
+                                            const Environment& env) {
+  Plan plan;
+  plan.origin = options.origin.value_or(config::DefaultOrigin());
+  plan.rp_id = options.rp_id.value_or(plan.origin);
   auto select = [&](config::AuthenticatorKind kind, bool need_local_key) {
     std::vector<const config::Credential*> out;
-    for (const config::Credential& c : *credentials) {
+    for (const config::Credential& c : credentials) {
       if (c.kind != kind || c.id.empty()) continue;
-      if ((c.rp_id && *c.rp_id != rp_id) || (c.origin && *c.origin != origin)) continue;
+      if ((c.rp_id && *c.rp_id != plan.rp_id) || (c.origin && *c.origin != plan.origin)) continue;
       if (need_local_key && !env.has_local_key(c.id)) continue;  // enrolled elsewhere
       out.push_back(&c);
     }
     return out;
   };
   std::vector<const config::Credential*> local = select(config::AuthenticatorKind::kTpm, true);
-  bool remote = options.mode == config::Mode::kRemote ||
+  plan.remote = options.mode == config::Mode::kRemote ||
                 (options.mode == config::Mode::kAuto && (env.remote_host || local.empty()));
-  std::vector<const config::Credential*> usable =
-      remote ? select(config::AuthenticatorKind::kRemote, false) : local;
-  if (usable.empty()) {
+  plan.usable = plan.remote ? select(config::AuthenticatorKind::kRemote, false) : local;
+  if (plan.usable.empty()) {
     return Decide(Outcome::kUnavailable,
-                  user + " has no " + (remote ? "remote credential" : "credential with a key on this machine") +
-                      " for " + rp_id + " (origin " + origin + ")");
+                  user + " has no " +
+                      (plan.remote ? "remote credential" : "credential with a key on this machine") +
+                      " for " + plan.rp_id + " (origin " + plan.origin + ")");
+  }
+  return plan;
+}
+
+webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
+                                                const std::string& user, const Plan& plan,
+                                                unsigned attempt, webauthn::Authenticator& device,
+                                                AssertionLock& ordered, Environment& env) {
+  Answer out;
+  if (!FreshChallenge(out.challenge)) {
+    return AttemptEnd{Decide(Outcome::kUnavailable, "the kernel random generator failed")};
+  }
+  out.client_data = webauthn::SerializeClientData(webauthn::kTypeGet, out.challenge, plan.origin);
+  if (options.cue && attempt == 1 && !plan.remote) {
+    env.ui.Info("Using this computer's TPM to verify you.");
+  }
+  if (!plan.remote) {
+    if (auto entered = ordered.Enter(); !entered) {
+      return AttemptEnd{Decide(Outcome::kUnavailable, entered.error().message)};
+    }
   }
   std::vector<Bytes> allow;
-  for (const config::Credential* c : usable) allow.push_back(c->id);
+  for (const config::Credential* c : plan.usable) allow.push_back(c->id);
+  const auto started = std::chrono::steady_clock::now();
+  auto answer = device.GetAssertion({plan.rp_id, out.challenge,
+                                     webauthn::Sha256(webauthn::AsBytes(out.client_data)), allow,
+                                     options.uv == config::UvPolicy::kRequired});
+  if (ordered.failure()) {
+    return AttemptEnd{Decide(Outcome::kUnavailable, ordered.failure()->message)};
+  }
+  if (!answer) {
+    ordered.Leave();
+    return MapAuthenticatorError(options, user, attempt, answer.error(), env);
+  }
+  if (options.timeout_seconds > 0 &&
+      std::chrono::steady_clock::now() - started > std::chrono::seconds(options.timeout_seconds)) {
+    return AttemptEnd{Decide(Outcome::kAuthError,
+                             "the answer came after the timeout of " +
+                                 config::CountOf(options.timeout_seconds, "second", "seconds") +
+                                 "; the challenge has expired")};
+  }
+  out.output = std::move(*answer);
+  return out;
+}
+
+AttemptEnd MapAuthenticatorError(const config::Options& options, const std::string& user,
+                                 unsigned attempt, const webauthn::AuthenticatorError& e,
+                                 Environment& env) {
+  switch (e.kind) {
+    case AuthenticatorErrorKind::kWrongPin:
+      env.log.Log(LogLevel::kNotice,
+                  "wrong PIN for " + user + " (attempt " + std::to_string(attempt) + ")");
+      if (attempt == options.max_tries) {
+        return AttemptEnd{Decide(Outcome::kMaxTries,
+                                 config::CountOf(attempt, "wrong PIN", "wrong PINs") + " for " +
+                                     user)};
+      }
+      env.ui.Error(e.tries_left ? "Wrong PIN. " + config::CountOf(*e.tries_left, "try", "tries") +
+                                      " left before the TPM locks out."
+                                : "Wrong PIN.");
+      return AttemptEnd{std::nullopt};  // ask again
+    case AuthenticatorErrorKind::kLockout:
+      env.ui.Error("The TPM is locked after too many wrong PINs; try again later.");
+      return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+    case AuthenticatorErrorKind::kUnavailable:
+    case AuthenticatorErrorKind::kNotFound:
+      return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+    case AuthenticatorErrorKind::kCancelled:
+    case AuthenticatorErrorKind::kRefused:
+      break;
+  }
+  return AttemptEnd{Decide(Outcome::kAuthError, e.message)};
+}
+
+Decision VerifyAndStore(const config::Options& options, const std::string& user, const Plan& plan,
+                        const Answer& answer, const config::CounterStore& counters,
+                        Environment& env) {
+  // The answering credential must be one we offered, i.e. this user's.
+  const webauthn::AssertionOutput& out = answer.output;
+  const config::Credential* used = nullptr;
+  for (const config::Credential* c : plan.usable) {
+    if (webauthn::ConstantTimeEquals(c->id, out.credential_id)) used = c;
+  }
+  if (!used) {
+    return Decide(Outcome::kAuthError, "the authenticator answered with a foreign credential");
+  }
+  auto key = webauthn::CoseKey::Parse(used->public_key);
+  if (!key) return Decide(Outcome::kUnavailable, "enrolled key invalid: " + key.error().message);
+
+  webauthn::AssertionExpectations expected;
+  expected.challenge = answer.challenge;
+  expected.origins = {plan.origin};
+  expected.rp_ids = {plan.rp_id};
+  expected.require_user_verification =
+      options.uv == config::UvPolicy::kRequired || used->require_uv;
+  const webauthn::AssertionResponse response{
+      {webauthn::Base64UrlEncode(out.credential_id), out.credential_id, "public-key"},
+      out.client_data_json ? *out.client_data_json
+                           : Bytes(answer.client_data.begin(), answer.client_data.end()),
+      out.authenticator_data,
+      out.signature,
+      out.user_handle};
+  std::optional<webauthn::Error> rejected;
+  auto stored = counters.Advance(
+      user, out.credential_id, [&](uint32_t counter) -> config::ConfigResult<uint32_t> {
+        webauthn::CredentialRecord record{used->id, *key, counter};
+        auto verified = webauthn::VerifyAssertion(response, record, expected);
+        if (!verified) {
+          rejected = verified.error();
+          return config::ConfigFail("rejected");
+        }
+        return verified->sign_count;
+      });
+  if (rejected) {
+    return Decide(Outcome::kAuthError, "assertion rejected at " +
+                                           std::string(webauthn::ToString(rejected->check)) + ": " +
+                                           rejected->message);
+  }
+  if (!stored) return Decide(Outcome::kUnavailable, stored.error().message);
+  env.log.Log(LogLevel::kInfo, "accepted credential \"" + used->label + "\" (" +
+                                   webauthn::Base64UrlEncode(used->id).substr(0, 8) + "...) for " +
+                                   user + ", counter " + std::to_string(*stored));
+  return Decide(Outcome::kSuccess, "verified");
+}
+
+Decision Authenticate(const config::Options& options, const std::string& user, Environment& env) {
+  FileCredentialSource files(options, env.local_key_user);
+  return Authenticate(options, user, env, files);
+}
+
+Decision Authenticate(const config::Options& options, const std::string& user, Environment& env,
+                      CredentialSource& source) {
+  auto credentials = source.Load(user);
+  if (!credentials) return Decide(Outcome::kUnavailable, credentials.error().message);
+  if (credentials->empty()) {
+    return Decide(Outcome::kUserUnknown, "no credential enrolled for user " + user);
+  }
+  auto plan = ChoosePlan(options, user, *credentials, env);
+  if (!plan) return plan.error();
   if (auto ok = config::OpenTrustedDirectory(options.state, 0700); !ok) {
     return Decide(Outcome::kUnavailable, "state directory: " + ok.error().message);
   }
   AssertionLock ordered(env.ui, options.state + "/assertions.lock");
-  AuthenticatorResult authenticator =
-      remote ? AuthenticatorResult(std::unique_ptr<webauthn::Authenticator>(
-                   std::make_unique<RemoteAuthenticator>(env.ui)))
-             : env.open_authenticator(ordered);
-  if (!authenticator) return Decide(Outcome::kUnavailable, authenticator.error().message);
-  const bool uv_required = options.uv == config::UvPolicy::kRequired;
+  AuthenticatorResult device =
+      plan->remote ? AuthenticatorResult(std::unique_ptr<webauthn::Authenticator>(
+                         std::make_unique<RemoteAuthenticator>(env.ui)))
+                   : env.open_authenticator(ordered);
+  if (!device) return Decide(Outcome::kUnavailable, device.error().message);
   const config::CounterStore counters(options.state);
-
   for (unsigned attempt = 1; attempt <= options.max_tries; ++attempt) {
-    Bytes challenge;
-    if (!FreshChallenge(challenge)) {
-      return Decide(Outcome::kUnavailable, "the kernel random generator failed");
-    }
-    const std::string client_data = webauthn::SerializeClientData(webauthn::kTypeGet, challenge, origin);
-    if (options.cue && attempt == 1 && !remote) {
-      env.ui.Info("Using this computer's TPM to verify you.");
-    }
-    if (!remote) {
-      if (auto entered = ordered.Enter(); !entered) {
-        return Decide(Outcome::kUnavailable, entered.error().message);
-      }
-    }
-    const auto started = std::chrono::steady_clock::now();
-    auto answer = (*authenticator)->GetAssertion(
-        {rp_id, challenge, webauthn::Sha256(webauthn::AsBytes(client_data)), allow, uv_required});
-    if (ordered.failure()) return Decide(Outcome::kUnavailable, ordered.failure()->message);
+    auto answer = RunAttempt(options, user, *plan, attempt, **device, ordered, env);
     if (!answer) {
-      ordered.Leave();
-      const webauthn::AuthenticatorError& e = answer.error();
-      switch (e.kind) {
-        case AuthenticatorErrorKind::kWrongPin:
-          env.log.Log(LogLevel::kNotice, "wrong PIN for " + user + " (attempt " +
-                                             std::to_string(attempt) + ")");
-          if (attempt == options.max_tries) {
-            return Decide(Outcome::kMaxTries,
-                          config::CountOf(attempt, "wrong PIN", "wrong PINs") + " for " + user);
-          }
-          env.ui.Error(e.tries_left ? "Wrong PIN. " + config::CountOf(*e.tries_left, "try", "tries") +
-                                          " left before the TPM locks out."
-                                    : "Wrong PIN.");
-          continue;
-        case AuthenticatorErrorKind::kLockout:
-          env.ui.Error("The TPM is locked after too many wrong PINs; try again later.");
-          return Decide(Outcome::kUnavailable, e.message);
-        case AuthenticatorErrorKind::kUnavailable:
-        case AuthenticatorErrorKind::kNotFound:
-          return Decide(Outcome::kUnavailable, e.message);
-        case AuthenticatorErrorKind::kCancelled:
-        case AuthenticatorErrorKind::kRefused:
-          return Decide(Outcome::kAuthError, e.message);
-      }
-      return Decide(Outcome::kAuthError, e.message);
+      if (answer.error().decision) return *answer.error().decision;
+      continue;  // a wrong PIN, with tries left
     }
-    if (options.timeout_seconds > 0 &&
-        std::chrono::steady_clock::now() - started > std::chrono::seconds(options.timeout_seconds)) {
-      return Decide(Outcome::kAuthError,
-                    "the answer came after the timeout of " +
-                        config::CountOf(options.timeout_seconds, "second", "seconds") +
-                        "; the challenge has expired");
-    }
-
-    // The answering credential must be one we offered, i.e. this user's.
-    const config::Credential* used = nullptr;
-    for (const config::Credential* c : usable) {
-      if (webauthn::ConstantTimeEquals(c->id, answer->credential_id)) used = c;
-    }
-    if (!used) return Decide(Outcome::kAuthError, "the authenticator answered with a foreign credential");
-    auto key = webauthn::CoseKey::Parse(used->public_key);
-    if (!key) return Decide(Outcome::kUnavailable, "enrolled key invalid: " + key.error().message);
-
-    webauthn::AssertionExpectations expected;
-    expected.challenge = challenge;
-    expected.origins = {origin};
-    expected.rp_ids = {rp_id};
-    expected.require_user_verification = uv_required || used->require_uv;
-    const webauthn::AssertionResponse response{
-        {webauthn::Base64UrlEncode(answer->credential_id), answer->credential_id, "public-key"},
-        answer->client_data_json ? *answer->client_data_json
-                                 : Bytes(client_data.begin(), client_data.end()),
-        answer->authenticator_data,
-        answer->signature,
-        answer->user_handle};
-    std::optional<webauthn::Error> rejected;
-    auto stored = counters.Advance(user, answer->credential_id, [&](uint32_t counter)
-                                                              -> config::ConfigResult<uint32_t> {
-      webauthn::CredentialRecord record{used->id, *key, counter};
-      auto verified = webauthn::VerifyAssertion(response, record, expected);
-      if (!verified) {
-        rejected = verified.error();
-        return config::ConfigFail("rejected");
-      }
-      return verified->sign_count;
-    });
-    if (rejected) {
-      return Decide(Outcome::kAuthError, "assertion rejected at " +
-                                             std::string(webauthn::ToString(rejected->check)) +
-                                             ": " + rejected->message);
-    }
+    // Verified and stored under the assertion lock, then let go of.
+    Decision decision = VerifyAndStore(options, user, *plan, *answer, counters, env);
     ordered.Leave();
-    if (!stored) return Decide(Outcome::kUnavailable, stored.error().message);
-    env.log.Log(LogLevel::kInfo, "accepted credential \"" + used->label + "\" (" +
-                                     webauthn::Base64UrlEncode(used->id).substr(0, 8) + "...) for " +
-                                     user + ", counter " + std::to_string(*stored));
-    return Decide(Outcome::kSuccess, "verified");
+    return decision;
   }
   return Decide(Outcome::kMaxTries, "too many wrong PINs");
 }

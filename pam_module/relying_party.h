@@ -8,8 +8,10 @@
 #include <memory>
 #include <string>
 
+#include "config/counter_store.h"
 #include "config/credential.h"
 #include "config/options.h"
+#include "pam_module/assertion_lock.h"
 #include "webauthn/authenticator.h"
 
 namespace tpmauthn::pam {
@@ -26,6 +28,10 @@ struct Decision {
   Outcome outcome = Outcome::kUnavailable;
   std::string reason;  // for the log; never holds secrets
 };
+
+inline Decision Decide(Outcome outcome, std::string reason) {
+  return Decision{outcome, std::move(reason)};
+}
 
 enum class LogLevel { kDebug, kInfo, kNotice, kError };
 
@@ -55,6 +61,9 @@ struct Environment {
 
 };
 
+using LocalKeyUserFn =
+    std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView)>;
+
 // The user's credentials from the central file and, with user_credentials,
 // ~/.config/tpmauthn/credentials read with the user's privileges. Missing
 // files hold no credentials; unreadable or invalid files are errors. So is a
@@ -64,17 +73,80 @@ struct Environment {
 // one could otherwise pass for that credential.
 config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
     const config::Options& options, const std::string& user,
-    const std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView)>&
-        local_key_user = nullptr);
+    const LocalKeyUserFn& local_key_user = nullptr);
 
-// The whole authentication. Never returns kSuccess unless an assertion from
-// one of `user`'s credentials passed every check and its counter was stored.
-//
-// Local mode uses the user's `tpm` credentials whose keys are in this
-// machine's store, one login at a time per state directory from the TPM's
-// signature to the stored counter (AssertionLock; not while asking for a PIN); remote mode uses their `remote` credentials and asks the
-// client over the conversation (RemoteAuthenticator). mode=auto picks remote
-// when PAM_RHOST is set or none of the user's credentials has a key here.
+// Step 1: where credentials come from. An unreadable or invalid source is an
+// error, never "no credentials" (nouserok must not let a user through when a
+// source failed).
+class CredentialSource {
+ public:
+  virtual ~CredentialSource() = default;
+  virtual config::ConfigResult<std::vector<config::Credential>> Load(const std::string& user) = 0;
+};
+
+// The credentials files (LoadCredentials).
+class FileCredentialSource final : public CredentialSource {
+ public:
+  FileCredentialSource(const config::Options& options, LocalKeyUserFn local_key_user);
+  config::ConfigResult<std::vector<config::Credential>> Load(const std::string& user) override;
+
+ private:
+  const config::Options& options_;
+  LocalKeyUserFn local_key_user_;
+};
+
+// Step 2: which authenticator and which of the user's credentials to offer.
+struct Plan {
+  bool remote = false;  // the client's authenticator over the conversation
+  std::string rp_id, origin;
+  std::vector<const config::Credential*> usable;  // point into the loaded credentials
+};
+
+// Local mode offers the user's `tpm` credentials whose keys are in this
+// machine's store; remote mode their `remote` credentials. mode=auto picks
+// remote when PAM_RHOST is set or none of the user's credentials has a key
+// here. No usable credential: kUnavailable.
+webauthn::Result<Plan, Decision> ChoosePlan(const config::Options& options,
+                                            const std::string& user,
+                                            const std::vector<config::Credential>& credentials,
+                                            const Environment& env);
+
+// Step 3: one attempt — a fresh 32-byte challenge from getrandom(2), the
+// clientDataJSON, the authenticator asked (under the assertion lock in local
+// mode, which is not held while the user is prompted).
+struct Answer {
+  webauthn::Bytes challenge;
+  std::string client_data;  // what this relying party serialized
+  webauthn::AssertionOutput output;
+};
+// How an attempt ended without an answer: a decision, or nullopt for "a
+// wrong PIN, ask again" (tries remain).
+struct AttemptEnd {
+  std::optional<Decision> decision;
+};
+webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
+                                                const std::string& user, const Plan& plan,
+                                                unsigned attempt, webauthn::Authenticator& device,
+                                                AssertionLock& ordered, Environment& env);
+// The authenticator's refusal as the user and the log see it.
+AttemptEnd MapAuthenticatorError(const config::Options& options, const std::string& user,
+                                 unsigned attempt, const webauthn::AuthenticatorError& error,
+                                 Environment& env);
+
+// Step 4: every WebAuthn L3 §7.2 check with the enrolled key of the
+// credential that answered (which must be one offered), and the counter
+// stored (CounterStore::Advance) before kSuccess.
+Decision VerifyAndStore(const config::Options& options, const std::string& user, const Plan& plan,
+                        const Answer& answer, const config::CounterStore& counters,
+                        Environment& env);
+
+// The whole authentication: the steps above in order. Never returns kSuccess
+// unless an assertion from one of `user`'s credentials passed every check and
+// its counter was stored. Local assertions are ordered by an AssertionLock
+// per state directory, from the TPM's signature to the stored counter.
+Decision Authenticate(const config::Options& options, const std::string& user, Environment& env,
+                      CredentialSource& source);
+// With the credentials files as the source.
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env);
 
 }  // namespace tpmauthn::pam
