@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
+#include "cli/tpm_commands.h"
+#include "cli/verb.h"
 #include "config/credential_file.h"
 #include "config/credential_writer.h"
 #include "config/options.h"
@@ -262,6 +264,62 @@ int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::os
   out << "imported " << config::CountOf(credentials->size(), "credential", "credentials")
       << " into " << file.path << "\n";
   return kExitOk;
+}
+
+Verb RegisterList(CLI::App& app) {
+  auto user = std::make_shared<std::optional<std::string>>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* c = app.add_subcommand("list", "List enrolled credentials");
+  c->add_option("USER", *user, "only this user's credentials");
+  c->add_flag("--json", *json, "print a JSON array");
+  return {c, [user, json](const GlobalArgs& g) {
+            return RunList(g.file, *user, *json, std::cout, std::cerr);
+          }};
+}
+
+Verb RegisterRemove(CLI::App& app) {
+  auto args = std::make_shared<std::pair<std::string, std::string>>();  // user, credential id
+  CLI::App* c = app.add_subcommand("remove", "Remove a user's credential");
+  c->add_option("USER", args->first)->required();
+  c->add_option("CREDENTIAL-ID", args->second, "base64url credential id")->required();
+  return {c, [args](const GlobalArgs& g) {
+            const int code = RunRemove(g.file, args->first, args->second, std::cout, std::cerr);
+            if (code == kExitOk && RemoveStoredKey(g.tpm, args->second)) {
+              std::cout << "deleted its TPM key from " << g.tpm.store << "\n";
+            }
+            return code;
+          }};
+}
+
+Verb RegisterAdd(CLI::App& app) {
+  auto args = std::make_shared<AddArgs>();
+  CLI::App* c = app.add_subcommand(
+      "add", "Verify a RegistrationResponseJSON made elsewhere and add its credential");
+  c->add_option("USER", args->user)->required();
+  c->add_option("FILE", args->response_path, "RegistrationResponseJSON, or -")->required();
+  c->add_option("--rp-id", args->rp_id, "RP ID (default: the origin)");
+  c->add_option("--origin", args->origin, "expected origin (default: pam://<hostname>)");
+  c->add_option("--challenge", args->challenge, "base64url challenge this host issued");
+  c->add_option("--kind", args->kind, "tpm, fido2 or remote")->capture_default_str();
+  c->add_option("--uv", args->uv, "pin (UV required) or none")->capture_default_str();
+  c->add_option("--label", args->label, "free-text label");
+  return {c, [args](const GlobalArgs& g) { return RunAdd(g.file, *args, std::cout, std::cerr); }};
+}
+
+Verb RegisterImportU2f(CLI::App& app) {
+  auto args = std::make_shared<ImportArgs>();
+  CLI::App* c = app.add_subcommand(
+      "import-u2f", "Append a pam-u2f authfile's credentials as tpmauthn lines");
+  c->add_option("FILE", args->authfile, "pam-u2f authfile, or -")->required();
+  c->add_option("--rp-id", args->rp_id, "RP ID they were made for (default: origin)");
+  c->add_option("--origin", args->origin, "origin (default: pam://<hostname>)");
+  c->add_option("--user", args->user,
+                "only this user's lines (required from stdin; a user's own file "
+                "yields only theirs)");
+  c->add_flag("--dry-run", args->dry_run, "print the lines instead of adding them");
+  return {c, [args](const GlobalArgs& g) {
+            return RunImportU2f(g.file, *args, std::cout, std::cerr);
+          }};
 }
 
 }  // namespace tpmauthn::cli

@@ -13,6 +13,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/pin_input.h"
+#include "cli/verb.h"
 #include "tpm/connection.h"
 #include "tpm/tpm_authenticator.h"
 #include "webauthn/client_data.h"
@@ -151,6 +152,38 @@ int RunSsh(const TpmArgs& tpm, const std::vector<std::string>& ssh_args, std::os
   ssh_argv.push_back(nullptr);
   ::execvp("ssh", ssh_argv.data());
   return Fail(err, "ssh", "cannot run ssh", kExitUsage);
+}
+
+Verb RegisterRespond(CLI::App& app) {
+  auto args = std::make_shared<RespondArgs>();
+  CLI::App* c = app.add_subcommand(
+      "respond", "Answer a remote-login request (from an SSH prompt) with this computer's TPM");
+  c->add_option("--origin", args->origin,
+                "the server you are signing in to, e.g. ssh://server.example")
+      ->required();
+  c->add_option("REQUEST", args->request, "the tpmauthn-request-v1 line (default: stdin)");
+  c->add_option("--pin-fd", args->pin_fd, "read the PIN from this descriptor");
+  return {c, [args](const GlobalArgs& g) {
+            return RunRespond(g.tpm, *args, std::cout, std::cerr);
+          }};
+}
+
+Verb RegisterSsh(CLI::App& app) {
+  CLI::App* c = app.add_subcommand("ssh", "Run ssh; answer tpmauthn sign-in requests with the TPM");
+  // Everything after "ssh" goes to ssh unchanged, in order (and none of it
+  // falls through to tpmauthn's own options: -p is ssh's).
+  c->prefix_command();
+  c->fallthrough(false);
+  return {c, [c](const GlobalArgs& g) { return RunSsh(g.tpm, c->remaining(), std::cerr); }};
+}
+
+Verb RegisterSshAskpass(CLI::App& app) {
+  auto prompt = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand("ssh-askpass", "SSH_ASKPASS helper used by tpmauthn ssh");
+  c->add_option("PROMPT", *prompt)->required();
+  return {c, [prompt](const GlobalArgs& g) {
+            return RunSshAskpass(g.tpm, *prompt, std::cout, std::cerr);
+          }};
 }
 
 }  // namespace tpmauthn::cli

@@ -12,6 +12,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/pin_input.h"
+#include "cli/verb.h"
 #include "config/credential_writer.h"
 #include "config/options.h"
 #include "config/plural.h"
@@ -370,6 +371,43 @@ bool RemoveStoredKey(const TpmArgs& tpm_args, const std::string& credential_id_b
   if (!id) return false;
   tpm::KeyStore store(tpm_args.store);
   return store.Remove(*id).ok();
+}
+
+Verb RegisterEnroll(CLI::App& app) {
+  auto args = std::make_shared<EnrollArgs>();
+  CLI::App* c = app.add_subcommand("enroll", "Create a TPM credential for USER");
+  c->add_option("USER", args->user)->required();
+  c->add_option("--label", args->label, "free-text label");
+  c->add_option("--uv", args->uv, "pin (PIN-protected) or none")->capture_default_str();
+  c->add_option("--pcrs", args->pcrs, "bind to these SHA-256 PCRs, e.g. 0,7");
+  c->add_option("--rp-id", args->rp_id, "RP ID (default: the origin)");
+  c->add_option("--origin", args->origin, "origin (default: pam://<hostname>)");
+  c->add_option("--challenge", args->challenge, "base64url challenge (default: random)");
+  c->add_option("--pin-fd", args->pin_fd, "read the PIN from this descriptor");
+  c->add_flag("--json", args->json, "print RegistrationResponseJSON");
+  return {c, [args](const GlobalArgs& g) {
+            return RunEnroll(g.tpm, g.file, *args, std::cout, std::cerr);
+          }};
+}
+
+Verb RegisterAssert(CLI::App& app) {
+  auto args = std::make_shared<AssertArgs>();
+  CLI::App* c = app.add_subcommand("assert", "Sign a WebAuthn assertion with the TPM");
+  c->add_option("--rp-id", args->rp_id, "RP ID")->required();
+  c->add_option("--origin", args->origin, "origin for clientDataJSON")->required();
+  c->add_option("--challenge", args->challenge, "base64url challenge")->required();
+  c->add_option("--user", args->user, "only this user's credentials");
+  c->add_option("--credential", args->credential, "base64url credential id");
+  c->add_option("--pin-fd", args->pin_fd, "read the PIN from this descriptor");
+  c->add_flag("--json", args->json, "print AuthenticationResponseJSON (default)");
+  return {c, [args](const GlobalArgs& g) { return RunAssert(g.tpm, *args, std::cout, std::cerr); }};
+}
+
+Verb RegisterStatus(CLI::App& app) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* c = app.add_subcommand("status", "TPM, SRK, lockout and key store health");
+  c->add_flag("--json", *json, "print JSON");
+  return {c, [json](const GlobalArgs& g) { return RunStatus(g.tpm, *json, std::cout, std::cerr); }};
 }
 
 }  // namespace tpmauthn::cli

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/exit_codes.h"
+#include "cli/verb.h"
 #include "webauthn/assertion_verifier.h"
 #include "webauthn/base64url.h"
 #include "webauthn/registration_verifier.h"
@@ -211,6 +212,14 @@ int RunVerify(const std::string& path, std::ostream& out, std::ostream& err) {
     text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
   }
   return VerifyDocument(text, out, err);
+}
+
+Verb RegisterVerify(CLI::App& app) {
+  auto path = std::make_shared<std::string>("-");
+  CLI::App* c = app.add_subcommand(
+      "verify", "Verify a WebAuthn response against a verification document (JSON)");
+  c->add_option("FILE", *path, "document file, or - for standard input");
+  return {c, [path](const GlobalArgs&) { return RunVerify(*path, std::cout, std::cerr); }};
 }
 
 }  // namespace tpmauthn::cli
