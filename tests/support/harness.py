@@ -192,22 +192,31 @@ def run_pty(argv, answers, env=None, timeout=30):
     if pid == 0:
         os.execvpe(argv[0], argv, env if env is not None else os.environ)
     screen, pending, deadline = b"", list(answers), time.time() + timeout
+    reaped = False
     while time.time() < deadline:
         r, _, _ = select.select([fd], [], [], 0.2)
         if r:
             try:
                 data = os.read(fd, 4096)
             except OSError:
-                break
+                # EIO: no process has the terminal open right now. That is the
+                # end once the program has exited; before that it is a pause
+                # (login's vhangup() closes and reopens its terminal).
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    reaped = True
+                    break
+                time.sleep(0.01)
+                continue
             if not data:
                 break
             screen += data
         if pending and pending[0][0].encode() in screen:
             os.write(fd, (pending.pop(0)[1] + "\n").encode())
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    os.waitpid(pid, 0)
+    if not reaped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
     os.close(fd)
     return screen.decode(errors="replace")
