@@ -11,6 +11,8 @@
 
 #include "config/credential.h"
 #include "config/counter_store.h"
+#include "config/safe_file.h"
+#include "webauthn/client_data.h"
 #include "pam_module/relying_party.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/virtual_authenticator.h"
@@ -100,14 +102,18 @@ struct Fixture {
     options.origin = kRp;
   }
 
-  pam::Decision Login() {
-    pam::Environment env{
+  pam::Environment Env() {
+    return pam::Environment{
         ui, log,
         [&](webauthn::UserInterface& through) -> pam::AuthenticatorResult {
           return std::unique_ptr<webauthn::Authenticator>(
               std::make_unique<Adapter>(device, through, on_sign));
         },
         [](webauthn::ByteView) { return true; }, std::nullopt, nullptr};
+  }
+
+  pam::Decision Login() {
+    pam::Environment env = Env();
     return pam::Authenticate(options, kUser, env);
   }
 
@@ -163,6 +169,72 @@ BOOST_FIXTURE_TEST_CASE(the_assertion_lock_is_held_while_signing_but_not_while_a
   BOOST_TEST(!*held_at_prompt);
   BOOST_TEST(*held_at_sign);
   BOOST_TEST(!Locked(lock));  // released once the counter is stored
+}
+
+// Each step alone.
+
+BOOST_FIXTURE_TEST_CASE(step_choose_plan_offers_only_usable_credentials, Fixture) {
+  auto credentials = pam::FileCredentialSource(options, nullptr).Load(kUser);
+  BOOST_TEST_REQUIRE(credentials.ok());
+  pam::Environment env = Env();
+  auto plan = pam::ChoosePlan(options, kUser, *credentials, env);
+  BOOST_TEST_REQUIRE(plan.ok());
+  BOOST_TEST(!plan->remote);
+  BOOST_TEST(plan->usable.size() == 1u);
+  BOOST_TEST(plan->rp_id == kRp);
+  // Without a key on this machine, auto mode goes remote, where the user has nothing.
+  env.has_local_key = [](webauthn::ByteView) { return false; };
+  auto none = pam::ChoosePlan(options, kUser, *credentials, env);
+  BOOST_TEST_REQUIRE(!none.ok());
+  BOOST_TEST(static_cast<int>(none.error().outcome) == static_cast<int>(Outcome::kUnavailable));
+  BOOST_TEST(none.error().reason.find("no remote credential") != std::string::npos);
+  // Another RP ID: none of the credentials is for it.
+  options.rp_id = "pam://elsewhere";
+  BOOST_TEST(!pam::ChoosePlan(options, kUser, *credentials, Env()).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(step_verify_and_store_refuses_a_credential_not_offered, Fixture) {
+  auto credentials = pam::FileCredentialSource(options, nullptr).Load(kUser);
+  BOOST_TEST_REQUIRE(credentials.ok());
+  pam::Environment env = Env();
+  auto plan = pam::ChoosePlan(options, kUser, *credentials, env);
+  BOOST_TEST_REQUIRE(plan.ok());
+  BOOST_TEST_REQUIRE(config::OpenTrustedDirectory(options.state, 0700).ok());
+  const config::CounterStore counters(options.state);
+  pam::Answer answer;
+  answer.challenge = Bytes(32, 7);
+  answer.client_data = webauthn::SerializeClientData(webauthn::kTypeGet, answer.challenge, kRp);
+  VirtualAuthenticator stranger;
+  webauthn::AssertionResponse r = stranger.GetAssertion(kRp, kRp, answer.challenge);
+  answer.output = {r.envelope.raw_id, r.authenticator_data, r.signature, r.user_handle,
+                   r.client_data_json};
+  pam::Decision d = pam::VerifyAndStore(options, kUser, *plan, answer, counters, env);
+  BOOST_TEST(static_cast<int>(d.outcome) == static_cast<int>(Outcome::kAuthError));
+  BOOST_TEST(d.reason.find("foreign credential") != std::string::npos);
+  // The enrolled device's own answer to the same challenge verifies and is stored.
+  r = device.GetAssertion(kRp, kRp, answer.challenge);
+  answer.output = {r.envelope.raw_id, r.authenticator_data, r.signature, r.user_handle,
+                   r.client_data_json};
+  d = pam::VerifyAndStore(options, kUser, *plan, answer, counters, env);
+  BOOST_TEST(static_cast<int>(d.outcome) == static_cast<int>(Outcome::kSuccess));
+  BOOST_TEST(Stored() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(step_map_authenticator_error, Fixture) {
+  pam::Environment env = Env();
+  webauthn::AuthenticatorError wrong{webauthn::AuthenticatorErrorKind::kWrongPin, "wrong", 2,
+                                     std::nullopt};
+  options.max_tries = 3;
+  BOOST_TEST(!pam::MapAuthenticatorError(options, kUser, 1, wrong, env).decision.has_value());
+  auto last = pam::MapAuthenticatorError(options, kUser, 3, wrong, env).decision;
+  BOOST_TEST_REQUIRE(last.has_value());
+  BOOST_TEST(static_cast<int>(last->outcome) == static_cast<int>(Outcome::kMaxTries));
+  webauthn::AuthenticatorError locked{webauthn::AuthenticatorErrorKind::kLockout, "locked",
+                                      std::nullopt, std::nullopt};
+  auto unavailable = pam::MapAuthenticatorError(options, kUser, 1, locked, env).decision;
+  BOOST_TEST_REQUIRE(unavailable.has_value());
+  BOOST_TEST(static_cast<int>(unavailable->outcome) ==
+             static_cast<int>(Outcome::kUnavailable));
 }
 
 }  // namespace
