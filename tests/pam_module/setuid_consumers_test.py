@@ -16,7 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import (Checks, Swtpm, namespace_argv, require_root_and_tools, run_pty,  # noqa: E402
-                     wait_for_socket, write_private_etc)
+                     wait_for_socket, write_private_etc, write_stack, write_sudoers)
 checks = Checks(verbose=True)
 check = checks.check
 
@@ -71,15 +71,9 @@ with tempfile.TemporaryDirectory() as tmp:
         # the second prompt meets end of input. su and login: one try (PAM_MAXTRIES).
         # At most 3 wrong PINs are used in all, swtpm's lockout threshold.
         for service, tries in (("sudo", 2), ("su", 1), ("login", 1), ("other", 1)):
-            with open(os.path.join(tmp, "pam.d", service), "w") as f:
-                f.write(f"auth required {module} {args} max_tries={tries}\n"
-                        "account required pam_permit.so\n"
-                        "session required pam_permit.so\n"
-                        "password required pam_deny.so\n")
-        with open(os.path.join(tmp, "sudoers"), "w") as f:
-            f.write("Defaults !lecture, timestamp_timeout=0, passwd_tries=1, !fqdn\n"
-                    f"root ALL=(ALL:ALL) ALL\n{USER} ALL=(ALL:ALL) ALL\n")
-        os.chmod(os.path.join(tmp, "sudoers"), 0o440)
+            write_stack(os.path.join(tmp, "pam.d"), service,
+                        f"auth required {module} {args} max_tries={tries}")
+        write_sudoers(tmp, USER)
         write_private_etc(tmp, [(USER, UID, tmp), (OTHER, OTHER_UID, tmp)])
 
         as_user = f"setpriv --reuid={UID} --regid={UID} --clear-groups"

@@ -27,7 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import (Checks, Swtpm, enroll, namespace_argv, require_root_and_tools,  # noqa: E402
-                     run_pty, write_private_etc)
+                     run_pty, write_private_etc, write_stack, write_sudoers)
 
 tpmauthn, module, probe_built = sys.argv[1:4]
 require_root_and_tools("mount namespaces, setuid programs",
@@ -121,15 +121,9 @@ with tempfile.TemporaryDirectory() as tmp:
 
         def stack(args):
             for service in ("sudo", "su", "other"):
-                with open(os.path.join(pamd, service), "w") as f:
-                    f.write(f"auth required {module} {args} max_tries=1\n"
-                            "account required pam_permit.so\nsession required pam_permit.so\n"
-                            "password required pam_deny.so\n")
+                write_stack(pamd, service, f"auth required {module} {args} max_tries=1")
 
-        with open(os.path.join(tmp, "sudoers"), "w") as f:
-            f.write("Defaults !lecture, timestamp_timeout=0, passwd_tries=1, !fqdn\n"
-                    f"root ALL=(ALL:ALL) ALL\n{USER} ALL=(ALL:ALL) ALL\n")
-        os.chmod(os.path.join(tmp, "sudoers"), 0o440)
+        write_sudoers(tmp, USER)
         home = os.path.join(tmp, "home")
         os.mkdir(home)
         write_private_etc(tmp, [(USER, UID, home)])

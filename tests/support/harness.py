@@ -166,6 +166,24 @@ def write_private_etc(directory, users):
             f.write(f"{name}:x:{uid}:\n")
 
 
+def write_stack(pamd, service, auth_line):
+    """/etc/pam.d-style service file: `auth_line`, then permit for account and
+    session, deny for password."""
+    with open(os.path.join(pamd, service), "w") as f:
+        f.write(f"{auth_line}\naccount required pam_permit.so\n"
+                "session required pam_permit.so\npassword required pam_deny.so\n")
+
+
+def write_sudoers(directory, user):
+    """A sudoers for tests: no lecture, no timestamps, one try; root and
+    `user` may run anything."""
+    path = os.path.join(directory, "sudoers")
+    with open(path, "w") as f:
+        f.write("Defaults !lecture, timestamp_timeout=0, passwd_tries=1, !fqdn\n"
+                f"root ALL=(ALL:ALL) ALL\n{user} ALL=(ALL:ALL) ALL\n")
+    os.chmod(path, 0o440)
+
+
 def namespace_argv(binds, command, cwd=None, prepare=()):
     """argv that runs `command` in a private mount namespace (unshare -m; mount
     changes never propagate out) where each (source, target) in `binds` is
