@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tpm/host_crypto.h"
+
 // tpm2-tss's Tss2_Tcti_* dispatch macros are C casts.
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 
@@ -130,6 +132,12 @@ TpmResult<std::unique_ptr<Connection>> Connection::Open(const config::TctiConfig
   rc = Esys_Initialize(&c->esys_, tcti_for_esys, nullptr);
   if (rc != TSS2_RC_SUCCESS) {
     TpmError error = FromRc(rc, "Esys_Initialize");
+    error.kind = TpmErrorKind::kUnavailable;
+    return error;
+  }
+  rc = host_crypto::Install(c->esys_, &c->host_crypto_);
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, "Esys_SetCryptoCallbacks");
     error.kind = TpmErrorKind::kUnavailable;
     return error;
   }

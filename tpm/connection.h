@@ -36,6 +36,9 @@ class Connection {
   ESYS_CONTEXT* esys() const { return esys_; }
   // Commands transmitted since Open (0 unless count_commands was set).
   uint64_t commands_sent() const;
+  // Whether ESAPI's host-side crypto is tpm/host_crypto.h's (tpm2-tss ≥ 4.0)
+  // rather than its built-in backend.
+  bool host_crypto() const { return host_crypto_; }
   // The TCTI configuration string in use.
   const std::string& tcti() const { return tcti_conf_; }
 
@@ -46,6 +49,7 @@ class Connection {
   struct Counter;
   std::unique_ptr<Counter> counter_;
   ESYS_CONTEXT* esys_ = nullptr;
+  bool host_crypto_ = false;
   std::string tcti_conf_;
 };
 
