@@ -39,6 +39,7 @@ int ExitCodeFor(TpmErrorKind kind) {
     case TpmErrorKind::kWrongTpm:
       return kExitTpmUnavailable;
     case TpmErrorKind::kLockout:
+    case TpmErrorKind::kPinBlocked:
       return kExitTpmLockout;
     case TpmErrorKind::kStore:
       return kExitUsage;

@@ -200,10 +200,20 @@ AttemptEnd MapAuthenticatorError(const config::Options& options, const std::stri
                                  config::CountOf(attempt, "wrong PIN", "wrong PINs") + " for " +
                                      user)};
       }
-      env.ui.Error(e.tries_left ? "Wrong PIN. " + config::CountOf(*e.tries_left, "try", "tries") +
-                                      " left before the TPM locks out."
-                                : "Wrong PIN.");
+      if (e.per_credential_pin && e.tries_left == 0u) {
+        // That was the last try: asking again would only meet the block.
+        env.ui.Error("Wrong PIN. PIN blocked: ask an administrator to reset it.");
+        return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+      }
+      env.ui.Error(!e.tries_left ? "Wrong PIN."
+                   : e.per_credential_pin
+                       ? "Wrong PIN. " + config::CountOf(*e.tries_left, "try", "tries") + " left."
+                       : "Wrong PIN. " + config::CountOf(*e.tries_left, "try", "tries") +
+                             " left before the TPM locks out.");
       return AttemptEnd{std::nullopt};  // ask again
+    case AuthenticatorErrorKind::kPinBlocked:
+      env.ui.Error("PIN blocked: ask an administrator to reset it.");
+      return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
     case AuthenticatorErrorKind::kLockout:
       env.ui.Error("The TPM is locked after too many wrong PINs; try again later.");
       return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};

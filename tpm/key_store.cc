@@ -12,6 +12,7 @@
 #include <set>
 
 #include "config/safe_file.h"
+#include "tpm/pin_index.h"
 #include "webauthn/base64url.h"
 
 namespace tpmauthn::tpm {
@@ -73,6 +74,12 @@ std::string SerializeKeyRecord(const KeyRecord& r) {
       {"pcrs", r.pcrs},
       {"counter", r.counter},
   };
+  if (r.pin_index) {
+    j["version"] = 2;
+    j["pinIndex"] = r.pin_index;
+    j["pinIndexName"] = Base64UrlEncode(r.pin_index_name);
+    j["pinTries"] = r.pin_tries;
+  }
   return j.dump(1) + "\n";
 }
 
@@ -82,7 +89,8 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object (corrupt key file?)");
   static const std::set<std::string> kMembers = {
       "format", "version", "credentialId", "rpId",    "user", "userHandle", "label", "created",
-      "srkName", "public", "private",      "uv",      "pinSalt", "pcrs",    "counter"};
+      "srkName", "public", "private",      "uv",      "pinSalt", "pcrs",    "counter",
+      "pinIndex", "pinIndexName", "pinTries"};
   for (const auto& [key, value] : j.items()) {
     if (!kMembers.count(key)) return bad("unknown member \"" + key + "\"");
   }
@@ -97,9 +105,11 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
     return bad("not a tpmauthn key file");
   }
   auto version = j.find("version");
-  if (version == j.end() || !version->is_number_unsigned() || version->get<uint64_t>() != 1) {
+  if (version == j.end() || !version->is_number_unsigned() ||
+      (version->get<uint64_t>() != 1 && version->get<uint64_t>() != 2)) {
     return bad("unsupported key file version");
   }
+  const bool per_credential_pin = version->get<uint64_t>() == 2;
   KeyRecord r;
   auto text_member = [&](const char* key, std::string& out) -> bool {
     auto it = j.find(key);
@@ -139,6 +149,31 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
     return bad("counter missing or out of range");
   }
   r.counter = counter->get<uint32_t>();
+  // Version 1: the PIN is the key's authValue (legacy-da). Version 2: a PIN
+  // credential's PIN lives in its own NV index (tpm/pin_index.h).
+  auto index = j.find("pinIndex");
+  if (!per_credential_pin) {
+    if (index != j.end() || j.contains("pinIndexName") || j.contains("pinTries")) {
+      return bad("pinIndex in a version 1 file");
+    }
+    return r;
+  }
+  if (!r.pin) return bad("version 2 is for PIN credentials");
+  if (index == j.end() || !index->is_number_unsigned() ||
+      index->get<uint64_t>() < kPinIndexFirst ||
+      index->get<uint64_t>() >= uint64_t{kPinIndexFirst} + kPinIndexSpan) {
+    return bad("pinIndex missing or outside the PIN index range");
+  }
+  r.pin_index = index->get<uint32_t>();
+  if (!bytes_member("pinIndexName", r.pin_index_name) || r.pin_index_name.size() != 34) {
+    return bad("pinIndexName missing or not a SHA-256 name");
+  }
+  auto tries = j.find("pinTries");
+  if (tries == j.end() || !tries->is_number_unsigned() || tries->get<uint64_t>() < kPinTriesMin ||
+      tries->get<uint64_t>() > kPinTriesMax) {
+    return bad("pinTries missing or out of range");
+  }
+  r.pin_tries = tries->get<uint32_t>();
   return r;
 }
 

@@ -5,10 +5,12 @@
 // the SRK's seed inside the TPM: the file is useless on any other TPM and gives
 // no way to test a PIN offline.
 //
-// Format (JSON, "format": "tpmauthn-key", "version": 1):
+// Format (JSON, "format": "tpmauthn-key", "version": 1 or 2):
 //   credentialId, rpId, user, userHandle, label, created, srkName, public,
 //   private, uv ("pin"|"none"), pinSalt, pcrs ([indices], SHA-256 bank),
-//   counter — byte strings in base64url. Unknown members are errors.
+//   counter — byte strings in base64url; version 2 (a PIN credential made
+//   since 0.2) adds pinIndex (the NV handle), pinIndexName (its Name,
+//   checked before the PIN is sent) and pinTries. Unknown members are errors.
 //
 // Credential ids are 32 random bytes, not the wrapped blob: the id travels to
 // relying parties (and over SSH), so it should reveal nothing and stay small;
@@ -41,6 +43,11 @@ struct KeyRecord {
   webauthn::Bytes pin_salt;
   std::vector<uint32_t> pcrs;    // SHA-256 PCRs in the key's policy (empty: none)
   uint32_t counter = 0;          // last signCount released
+  // The PIN's own NV index (version 2, tpm/pin_index.h); 0: a legacy key
+  // whose authValue is the PIN, under the TPM's dictionary-attack counter.
+  uint32_t pin_index = 0;
+  webauthn::Bytes pin_index_name;
+  uint32_t pin_tries = 0;        // its pinLimit, kept for reset-pin
 };
 
 class KeyStore {

@@ -23,12 +23,16 @@ AuthenticatorError ToAuthenticatorError(const TpmError& error) {
     case TpmErrorKind::kWrongPin:
       kind = AuthenticatorErrorKind::kWrongPin;
       break;
+    case TpmErrorKind::kPinBlocked:
+      kind = AuthenticatorErrorKind::kPinBlocked;
+      break;
     case TpmErrorKind::kPolicy:
     case TpmErrorKind::kRefused:
       kind = AuthenticatorErrorKind::kRefused;
       break;
   }
-  return AuthenticatorError{kind, error.message, error.tries_left, error.recovery_seconds};
+  return AuthenticatorError{kind, error.message, error.tries_left, error.recovery_seconds,
+                            error.per_credential_pin};
 }
 
 PlatformAuthenticator::PlatformAuthenticator(std::unique_ptr<Connection> connection,

@@ -1,5 +1,6 @@
 // makeCredential / getAssertion on TPM2-TSS ESAPI (TPM 2.0 Part 3: §12.1
-// Create, §12.2 Load, §20.2 Sign, §23.7 PolicyPCR, §23.17 PolicyAuthValue).
+// Create, §12.2 Load, §20.2 Sign, §23.4 PolicySecret, §23.7 PolicyPCR,
+// §23.17 PolicyAuthValue), and the PIN lifecycle of per-credential PINs.
 #include "tpm/tpm_authenticator.h"
 
 #include <openssl/bn.h>
@@ -61,19 +62,28 @@ webauthn::AuthenticatorData AuthDataHeader(std::string_view rp_id, bool user_ver
   return auth_data;
 }
 
-// PolicyPCR (current values of `pcrs`) then PolicyAuthValue, on `session`.
-TpmResult<void> ApplyPolicy(ESYS_CONTEXT* esys, ESYS_TR session, const std::vector<uint32_t>& pcrs) {
+// PolicyPCR with the current values of `pcrs`, on `session`.
+TpmResult<void> ApplyPcrPolicy(ESYS_CONTEXT* esys, ESYS_TR session,
+                               const std::vector<uint32_t>& pcrs) {
   TPM2B_DIGEST empty{};
   TPML_PCR_SELECTION selection = PcrSelection(pcrs);
   TSS2_RC rc = Esys_PolicyPCR(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &empty,
                               &selection);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_PolicyPCR");
-  rc = Esys_PolicyAuthValue(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
+  return {};
+}
+
+// A legacy PCR key's policy: PolicyPCR then PolicyAuthValue.
+TpmResult<void> ApplyPolicy(ESYS_CONTEXT* esys, ESYS_TR session, const std::vector<uint32_t>& pcrs) {
+  if (auto ok = ApplyPcrPolicy(esys, session, pcrs); !ok) return ok;
+  TSS2_RC rc = Esys_PolicyAuthValue(esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_PolicyAuthValue");
   return {};
 }
 
-TpmResult<TPM2B_DIGEST> TrialPolicyDigest(ESYS_CONTEXT* esys, const std::vector<uint32_t>& pcrs) {
+// The digest of PolicyPCR(pcrs) [∧ PolicyAuthValue], from a trial session.
+TpmResult<TPM2B_DIGEST> TrialPolicyDigest(ESYS_CONTEXT* esys, const std::vector<uint32_t>& pcrs,
+                                          bool auth_value) {
   TPMT_SYM_DEF none{};
   none.algorithm = TPM2_ALG_NULL;
   ESYS_TR raw = ESYS_TR_NONE;
@@ -82,7 +92,9 @@ TpmResult<TPM2B_DIGEST> TrialPolicyDigest(ESYS_CONTEXT* esys, const std::vector<
                                      &raw);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_StartAuthSession(trial)");
   TransientHandle trial(esys, raw);
-  if (auto ok = ApplyPolicy(esys, trial.get(), pcrs); !ok) return ok.error();
+  auto applied = auth_value ? ApplyPolicy(esys, trial.get(), pcrs)
+                            : ApplyPcrPolicy(esys, trial.get(), pcrs);
+  if (!applied) return applied.error();
   TPM2B_DIGEST* digest = nullptr;
   rc = Esys_PolicyGetDigest(esys, trial.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &digest);
   EsysPtr<TPM2B_DIGEST> owned(digest);
@@ -90,7 +102,22 @@ TpmResult<TPM2B_DIGEST> TrialPolicyDigest(ESYS_CONTEXT* esys, const std::vector<
   return *owned;
 }
 
-TPM2B_PUBLIC KeyTemplate(bool pin, const TPM2B_DIGEST* policy) {
+// Deletes a PIN index defined for a credential that did not come to be,
+// unless released.
+struct IndexRollback {
+  ESYS_CONTEXT* esys = nullptr;
+  std::optional<PinIndex> index;
+  ~IndexRollback() {
+    if (!index) return;
+    auto opened = OpenPinIndex(esys, index->handle, index->name);
+    if (opened) (void)UndefinePinIndex(esys, *opened);
+  }
+};
+
+// `pin_under_da`: a legacy PIN key, whose authValue failures the TPM's
+// dictionary-attack logic counts. Every other key is noDA: without a PIN
+// there is nothing to guess, and a per-credential PIN is counted by its index.
+TPM2B_PUBLIC KeyTemplate(bool pin_under_da, const TPM2B_DIGEST* policy) {
   TPM2B_PUBLIC t{};
   t.publicArea.type = TPM2_ALG_ECC;
   t.publicArea.nameAlg = TPM2_ALG_SHA256;
@@ -98,7 +125,7 @@ TPM2B_PUBLIC KeyTemplate(bool pin, const TPM2B_DIGEST* policy) {
       TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
       TPMA_OBJECT_SIGN_ENCRYPT;
   if (!policy) t.publicArea.objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
-  if (!pin) t.publicArea.objectAttributes |= TPMA_OBJECT_NODA;
+  if (!pin_under_da) t.publicArea.objectAttributes |= TPMA_OBJECT_NODA;
   if (policy) t.publicArea.authPolicy = *policy;
   TPMS_ECC_PARMS& ecc = t.publicArea.parameters.eccDetail;
   ecc.symmetric.algorithm = TPM2_ALG_NULL;
@@ -218,6 +245,50 @@ auto RetryWhileBusy(Fn&& attempt) -> decltype(attempt()) {
   }
 }
 
+// A policy failure on a PCR-bound key says what most likely happened.
+TpmError PcrsChanged(TpmError error) {
+  if (error.kind == TpmErrorKind::kPolicy) {
+    error.message = "the PCRs this credential is bound to have changed (firmware or boot "
+                    "change?); re-enroll (" + error.message + ")";
+  }
+  return error;
+}
+
+TpmResult<void> PerCredentialPin(const KeyRecord& record) {
+  if (!record.pin) return TpmFail(TpmErrorKind::kRefused, "this credential has no PIN");
+  if (!record.pin_index) {
+    return TpmFail(TpmErrorKind::kRefused,
+                   "this credential predates per-credential PINs: its PIN is its key's own "
+                   "authValue and cannot be replaced; enroll a new credential and remove this one");
+  }
+  return {};
+}
+
+// After PolicySecret or NV_Read with a PIN failed: the index's own count.
+TpmError AnnotatePin(ESYS_CONTEXT* esys, ESYS_TR index, TpmError error) {
+  error.per_credential_pin = true;
+  if (error.kind == TpmErrorKind::kPinBlocked) {
+    error.tries_left = 0;
+    error.message = "this credential's PIN is blocked after too many wrong PINs; an "
+                    "administrator can set a new one (tpmauthn reset-pin)";
+    return error;
+  }
+  if (error.kind != TpmErrorKind::kWrongPin) return error;
+  auto counter = ReadPinCounter(esys, index);
+  if (!counter) {
+    error.message = "wrong PIN";
+    return error;
+  }
+  error.tries_left = counter->tries_left();
+  error.message = counter->tries_left() == 0
+                      ? "wrong PIN; this credential's PIN is now blocked after " +
+                            config::CountOf(counter->limit, "wrong PIN", "wrong PINs") +
+                            "; an administrator can set a new one (tpmauthn reset-pin)"
+                      : "wrong PIN (" + config::CountOf(counter->tries_left(), "try", "tries") +
+                            " left for this credential)";
+  return error;
+}
+
 Bytes Concat(webauthn::ByteView a, webauthn::ByteView b) {
   Bytes out(a.begin(), a.end());
   out.insert(out.end(), b.begin(), b.end());
@@ -240,6 +311,7 @@ TpmResult<LockoutStatus> TpmAuthenticator::ReadLockoutStatus() {
     switch (p.property) {
       case TPM2_PT_PERMANENT:
         status.in_lockout = (p.value & TPMA_PERMANENT_INLOCKOUT) != 0;
+        status.lockout_auth_set = (p.value & TPMA_PERMANENT_LOCKOUTAUTHSET) != 0;
         break;
       case TPM2_PT_LOCKOUT_COUNTER:
         status.failures = p.value;
@@ -290,6 +362,11 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
     if (pcr > 23) return TpmFail(TpmErrorKind::kRefused, "PCR index out of range (0-23)");
   }
   if (request.pin && pin.empty()) return TpmFail(TpmErrorKind::kRefused, "a PIN is required");
+  const bool per_credential = request.pin && request.scheme == MakeCredentialRequest::PinScheme::kPinIndex;
+  if (per_credential && (request.pin_tries < kPinTriesMin || request.pin_tries > kPinTriesMax)) {
+    return TpmFail(TpmErrorKind::kRefused, "PIN tries must be " + std::to_string(kPinTriesMin) +
+                                               "-" + std::to_string(kPinTriesMax));
+  }
 
   KeyRecord record;
   record.credential_id.resize(kCredentialIdSize);
@@ -311,7 +388,10 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   if (request.pin) DeriveAuthValue(pin, record.pin_salt, auth.auth);
   auto made = RetryWhileBusy([&] { return CreateAndSelfAttest(request, auth.auth, record); });
   if (!made) return made.error();
+  IndexRollback rollback{connection_.esys(), std::nullopt};
+  if (record.pin_index) rollback.index = PinIndex{record.pin_index, record.pin_index_name};
   if (auto ok = store_.Create(record); !ok) return ok.error();
+  rollback.index.reset();
   return made;
 }
 
@@ -322,24 +402,44 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
   auto srk = LoadSrk(esys, /*create=*/true);
   if (!srk) return srk.error();
   record.srk_name = srk->name;
+  record.pin_index = 0;
+  record.pin_index_name.clear();
+  record.pin_tries = 0;
+  const bool per_credential =
+      request.pin && request.scheme == MakeCredentialRequest::PinScheme::kPinIndex;
 
+  // A per-credential PIN: the index first, since the key's policy names it.
+  IndexRollback rollback{esys, std::nullopt};
   std::optional<TPM2B_DIGEST> policy;
-  if (!request.pcrs.empty()) {
-    auto digest = TrialPolicyDigest(esys, request.pcrs);
+  if (per_credential) {
+    auto index = DefinePinIndex(esys, *srk, auth, request.pin_tries);
+    if (!index) return index.error();
+    rollback.index = *index;
+    TPM2B_DIGEST start{};
+    start.size = 32;  // all zero: an empty policy
+    if (!request.pcrs.empty()) {
+      auto digest = TrialPolicyDigest(esys, request.pcrs, /*auth_value=*/false);
+      if (!digest) return digest.error();
+      start = *digest;
+    }
+    policy = PolicySecretDigest(start, index->name);
+  } else if (!request.pcrs.empty()) {
+    auto digest = TrialPolicyDigest(esys, request.pcrs, /*auth_value=*/true);
     if (!digest) return digest.error();
     policy = *digest;
   }
 
   auto session = StartSaltedSession(esys, *srk);
   if (!session) return session.error();
-  // Encrypt Create's first parameter (inSensitive, holding the authValue).
+  // Encrypt Create's first parameter (inSensitive, holding a legacy key's authValue).
   TSS2_RC rc = Esys_TRSess_SetAttributes(
       esys, session->get(), TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
 
   TPM2B_SENSITIVE_CREATE sensitive{};
-  sensitive.sensitive.userAuth = auth;
-  TPM2B_PUBLIC in_public = KeyTemplate(request.pin, policy ? &*policy : nullptr);
+  if (!per_credential) sensitive.sensitive.userAuth = auth;
+  TPM2B_PUBLIC in_public =
+      KeyTemplate(request.pin && !per_credential, policy ? &*policy : nullptr);
   TPM2B_DATA outside{};
   TPML_PCR_SELECTION creation_pcr{};
   TPM2B_PRIVATE* out_private = nullptr;
@@ -367,21 +467,32 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
                  pub.get(), &loaded);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Load");
   TransientHandle key(esys, loaded);
-  rc = Esys_TR_SetAuth(esys, key.get(), &auth);
-  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
   Bytes digest = webauthn::Sha256(Concat(auth_data_bytes, request.client_data_hash));
-  TransientHandle policy_session;
-  ESYS_TR sign_session = session->get();
-  if (policy) {
-    auto ps = StartSaltedSession(esys, *srk, TPM2_SE_POLICY);
-    if (!ps) return ps.error();
-    policy_session = std::move(*ps);
-    if (auto ok = ApplyPolicy(esys, policy_session.get(), request.pcrs); !ok) return ok.error();
-    sign_session = policy_session.get();
+  TpmResult<Bytes> signature = TpmFail(TpmErrorKind::kRefused, "not signed");
+  if (per_credential) {
+    record.pin_index = rollback.index->handle;
+    record.pin_index_name = rollback.index->name;
+    record.pin_tries = request.pin_tries;
+    session->Reset();  // swtpm holds three sessions; signing needs two
+    signature = SignWithPinIndex(*srk, key.get(), record, auth, digest);
+  } else {
+    rc = Esys_TR_SetAuth(esys, key.get(), &auth);
+    if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
+    TransientHandle policy_session;
+    ESYS_TR sign_session = session->get();
+    if (policy) {
+      auto ps = StartSaltedSession(esys, *srk, TPM2_SE_POLICY);
+      if (!ps) return ps.error();
+      policy_session = std::move(*ps);
+      if (auto ok = ApplyPolicy(esys, policy_session.get(), request.pcrs); !ok) return ok.error();
+      sign_session = policy_session.get();
+    }
+    Esys_TRSess_SetAttributes(esys, sign_session, TPMA_SESSION_CONTINUESESSION, 0xff);
+    signature = SignDigest(esys, key.get(), sign_session, digest);
+    if (!signature) return Annotate(signature.error());
   }
-  Esys_TRSess_SetAttributes(esys, sign_session, TPMA_SESSION_CONTINUESESSION, 0xff);
-  auto signature = SignDigest(esys, key.get(), sign_session, digest);
-  if (!signature) return Annotate(signature.error());
+  if (!signature) return signature.error();
+  rollback.index.reset();  // MakeCredential owns it now
   return MadeCredential{
       record.credential_id, auth_data_bytes,
       webauthn::AttestationObject::EncodePackedSelf(auth_data_bytes,
@@ -426,26 +537,37 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record, webauthn
   // was made under.
   auto srk = LoadSrkChecked(esys, record.srk_name);
   if (!srk) return srk.error();
+  AuthGuard auth;
+  if (record.pin) DeriveAuthValue(*pin, record.pin_salt, auth.auth);
+  auto load = [&]() -> TpmResult<TransientHandle> {
+    ESYS_TR loaded = ESYS_TR_NONE;
+    TSS2_RC rc = Esys_Load(esys, srk->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                           &*priv, &*pub, &loaded);
+    if (rc != TSS2_RC_SUCCESS) {
+      TpmError error = FromRc(rc, "Esys_Load");
+      if (error.kind == TpmErrorKind::kWrongTpm || error.kind == TpmErrorKind::kRefused) {
+        error.kind = TpmErrorKind::kWrongTpm;
+        error.message += " (the key was not made under this TPM's SRK)";
+      }
+      return error;
+    }
+    return TransientHandle(esys, loaded);
+  };
+  if (record.pin_index) {
+    // 2: Load; 3-7: NV_ReadPublic, two sessions, PolicySecret, Sign;
+    // 8: FlushContext(key).
+    auto key = load();
+    if (!key) return key.error();
+    return SignWithPinIndex(*srk, key->get(), record, auth.auth, digest);
+  }
   // 2: the salted session (the PIN-derived authValue is only ever used
   // inside it); 3: Load (the SRK needs no secret).
   auto session =
       StartSaltedSession(esys, *srk, record.pcrs.empty() ? TPM2_SE_HMAC : TPM2_SE_POLICY);
   if (!session) return session.error();
-  ESYS_TR loaded = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_Load(esys, srk->handle, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &*priv,
-                         &*pub, &loaded);
-  if (rc != TSS2_RC_SUCCESS) {
-    TpmError error = FromRc(rc, "Esys_Load");
-    if (error.kind == TpmErrorKind::kWrongTpm || error.kind == TpmErrorKind::kRefused) {
-      error.kind = TpmErrorKind::kWrongTpm;
-      error.message += " (the key was not made under this TPM's SRK)";
-    }
-    return error;
-  }
-  TransientHandle key(esys, loaded);
-  AuthGuard auth;
-  if (record.pin) DeriveAuthValue(*pin, record.pin_salt, auth.auth);
-  rc = Esys_TR_SetAuth(esys, key.get(), &auth.auth);
+  auto key = load();
+  if (!key) return key.error();
+  TSS2_RC rc = Esys_TR_SetAuth(esys, key->get(), &auth.auth);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
   if (!record.pcrs.empty()) {
     if (auto ok = ApplyPolicy(esys, session->get(), record.pcrs); !ok) return ok.error();
@@ -454,21 +576,132 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record, webauthn
   // round trip fewer than a flush.
   rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
-  auto signature = SignDigest(esys, key.get(), session->get(), digest);
+  auto signature = SignDigest(esys, key->get(), session->get(), digest);
   // On success the TPM flushed the session; on failure it did too when the
   // command got as far as the authorization check, so flushing it again would
   // only fail. TransientHandle tolerates both.
   // 5: FlushContext(key) when `key` goes out of scope.
   if (signature) session->Forget();
-  if (!signature) {
-    TpmError error = signature.error();
-    if (error.kind == TpmErrorKind::kPolicy) {
-      error.message = "the PCRs this credential is bound to have changed (firmware or "
-                      "boot change?); re-enroll (" + error.message + ")";
-    }
-    return Annotate(std::move(error));
-  }
+  if (!signature) return Annotate(PcrsChanged(signature.error()));
   return signature;
+}
+
+TpmResult<Bytes> TpmAuthenticator::SignWithPinIndex(const Srk& srk, ESYS_TR key,
+                                                    const KeyRecord& record, const TPM2B_AUTH& auth,
+                                                    webauthn::ByteView digest) {
+  ESYS_CONTEXT* esys = connection_.esys();
+  auto index = OpenPinIndex(esys, record.pin_index, record.pin_index_name);
+  if (!index) return index.error();
+  NvCloser closer{esys, *index};
+  auto policy = StartPolicySession(esys);
+  if (!policy) return policy.error();
+  if (!record.pcrs.empty()) {
+    if (auto ok = ApplyPcrPolicy(esys, policy->get(), record.pcrs); !ok) {
+      return PcrsChanged(ok.error());
+    }
+  }
+  if (auto proven = PolicySecretWithPin(esys, srk, *index, auth, policy->get()); !proven) {
+    return AnnotatePin(esys, *index, proven.error());
+  }
+  TSS2_RC rc = Esys_TRSess_SetAttributes(esys, policy->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
+  auto signature = SignDigest(esys, key, policy->get(), digest);
+  if (!signature) return PcrsChanged(signature.error());
+  policy->Forget();
+  return signature;
+}
+
+TpmResult<PinStatus> TpmAuthenticator::ReadPinStatus(const KeyRecord& record) {
+  if (!record.pin_index) return PinStatus{false, std::nullopt};
+  ESYS_CONTEXT* esys = connection_.esys();
+  auto index = OpenPinIndex(esys, record.pin_index, record.pin_index_name);
+  if (!index) return index.error();
+  NvCloser closer{esys, *index};
+  auto counter = ReadPinCounter(esys, *index);
+  return PinStatus{true, counter ? std::optional<PinCounter>(*counter) : std::nullopt};
+}
+
+TpmResult<void> TpmAuthenticator::RedefinePinIndex(const KeyRecord& record, const Srk& srk,
+                                                   ESYS_TR* index, const SecretBytes& new_pin) {
+  ESYS_CONTEXT* esys = connection_.esys();
+  if (new_pin.empty()) return TpmFail(TpmErrorKind::kRefused, "a PIN is required");
+  if (*index != ESYS_TR_NONE) {
+    if (auto gone = UndefinePinIndex(esys, *index); !gone) return gone.error();
+    *index = ESYS_TR_NONE;  // ESAPI dropped the object with the index
+  }
+  AuthGuard auth;
+  DeriveAuthValue(new_pin, record.pin_salt, auth.auth);
+  auto defined = DefinePinIndex(esys, srk, auth.auth, record.pin_tries, record.pin_index);
+  if (!defined) {
+    TpmError error = defined.error();
+    error.message = "the old PIN is gone, but the new one could not be set (" + error.message +
+                    "); run reset-pin again";
+    return error;
+  }
+  if (defined->name != record.pin_index_name) {
+    // Cannot happen with the same template; if it did, the key would never
+    // sign again, so say it loudly rather than leave a silent dead credential.
+    return TpmFail(TpmErrorKind::kRefused,
+                   "the PIN index came back with another Name; the credential cannot be used");
+  }
+  return {};
+}
+
+TpmResult<void> TpmAuthenticator::ResetPin(webauthn::ByteView credential_id,
+                                           const SecretBytes& new_pin) {
+  auto record = store_.Load(credential_id);
+  if (!record) return record.error();
+  if (auto ok = PerCredentialPin(*record); !ok) return ok;
+  ESYS_CONTEXT* esys = connection_.esys();
+  auto srk = LoadSrkChecked(esys, record->srk_name);
+  if (!srk) return srk.error();
+  NvCloser closer{esys, ESYS_TR_NONE};
+  auto index = OpenPinIndex(esys, record->pin_index, record->pin_index_name);
+  if (index) {
+    closer.handle = *index;
+  } else if (BaseRc(index.error().rc) != TPM2_RC_HANDLE) {
+    return index.error();
+  }  // else: gone half-way through an earlier reset; define it again
+  return RedefinePinIndex(*record, *srk, &closer.handle, new_pin);
+}
+
+TpmResult<void> TpmAuthenticator::ChangePin(webauthn::ByteView credential_id,
+                                            const SecretBytes& current, const SecretBytes& new_pin) {
+  auto record = store_.Load(credential_id);
+  if (!record) return record.error();
+  if (auto ok = PerCredentialPin(*record); !ok) return ok;
+  if (current.empty()) return TpmFail(TpmErrorKind::kRefused, "the current PIN is required");
+  ESYS_CONTEXT* esys = connection_.esys();
+  auto srk = LoadSrkChecked(esys, record->srk_name);
+  if (!srk) return srk.error();
+  auto index = OpenPinIndex(esys, record->pin_index, record->pin_index_name);
+  if (!index) return index.error();
+  NvCloser closer{esys, *index};
+  AuthGuard auth;
+  DeriveAuthValue(current, record->pin_salt, auth.auth);
+  if (auto proven = ProvePin(esys, *srk, *index, auth.auth); !proven) {
+    return AnnotatePin(esys, *index, proven.error());
+  }
+  return RedefinePinIndex(*record, *srk, &closer.handle, new_pin);
+}
+
+TpmResult<void> TpmAuthenticator::RemoveCredential(webauthn::ByteView credential_id) {
+  auto record = store_.Load(credential_id);
+  if (!record) return record.error();
+  if (record->pin_index) {
+    ESYS_CONTEXT* esys = connection_.esys();
+    auto index = OpenPinIndex(esys, record->pin_index, record->pin_index_name);
+    if (index) {
+      NvCloser closer{esys, *index};
+      if (auto gone = UndefinePinIndex(esys, *index); !gone) return gone.error();
+      closer.handle = ESYS_TR_NONE;
+    } else if (index.error().kind != TpmErrorKind::kWrongTpm) {
+      // Not there any more (a cleared TPM), or another's at that handle
+      // (kWrongTpm): nothing of ours to delete. Anything else: try again later.
+      return index.error();
+    }
+  }
+  return store_.Remove(credential_id);
 }
 
 }  // namespace tpmauthn::tpm

@@ -1,17 +1,24 @@
 // The TPM2 platform authenticator (a Windows-Hello-style authenticator on
-// TPM2-TSS ESAPI). makeCredential creates an ES256 key under the SRK whose
-// authValue comes from the user's PIN, and answers with packed
-// self-attestation; getAssertion signs authenticatorData ‖ clientDataHash in
-// the TPM. It speaks only WebAuthn bytes; relying-party checks are elsewhere.
+// TPM2-TSS ESAPI). makeCredential creates an ES256 key under the SRK and
+// answers with packed self-attestation; getAssertion signs authenticatorData
+// ‖ clientDataHash in the TPM. It speaks only WebAuthn bytes; relying-party
+// checks are elsewhere.
 //
-// Key attributes: fixedTPM|fixedParent|sensitiveDataOrigin|sign, plus
-// userWithAuth when no PCR policy is used; noDA only for keys without a PIN,
-// so every wrong PIN counts towards the TPM's dictionary-attack lockout. A PCR
-// policy key (PolicyPCR + PolicyAuthValue) has no userWithAuth: only the
-// policy, which includes the PIN, can authorize it.
+// Key attributes: fixedTPM|fixedParent|sensitiveDataOrigin|sign. How the PIN
+// guards the key (PinScheme):
+// - kPinIndex (every new PIN credential): the PIN is the authValue of the
+//   credential's own TPM_NT_PIN_FAIL index (tpm/pin_index.h); the key is
+//   noDA, has no userWithAuth and no authValue, and its authPolicy is
+//   [PolicyPCR ∧] PolicySecret(index). Wrong PINs count against that index
+//   only, never the TPM's dictionary-attack counter.
+// - kLegacyDa (keys made before 0.2; tests still make them to prove they keep
+//   working): the PIN-derived authValue is the key's own; userWithAuth (or
+//   PolicyPCR ∧ PolicyAuthValue with PCRs); every wrong PIN counts towards
+//   the TPM's machine-wide lockout.
+// Keys without a PIN are noDA with userWithAuth and an empty authValue.
 //
-// Every authValue travels only inside an HMAC or policy session salted to the
-// SRK (whose name is checked first). Every transient object and session is
+// Every authValue travels only inside an HMAC session salted to the SRK
+// (whose name is checked first). Every transient object and session is
 // flushed on every path.
 #pragma once
 
@@ -22,6 +29,7 @@
 
 #include "tpm/connection.h"
 #include "tpm/key_store.h"
+#include "tpm/pin_index.h"
 #include "webauthn/secret.h"
 #include "tpm/tpm_error.h"
 #include "webauthn/bytes.h"
@@ -42,6 +50,8 @@ struct MakeCredentialRequest {
   webauthn::Bytes user_handle;
   std::string label;
   bool pin = true;                   // false: no user verification (uv=none)
+  uint32_t pin_tries = kPinTriesDefault;  // the PIN index's limit (kPinTriesMin-Max)
+  enum class PinScheme { kPinIndex, kLegacyDa } scheme = PinScheme::kPinIndex;
   std::vector<uint32_t> pcrs;        // bind to these SHA-256 PCRs' current values
   std::optional<webauthn::Bytes> pin_salt_for_testing;
 };
@@ -74,7 +84,14 @@ struct LockoutStatus {
   uint32_t max_failures = 0;       // TPM2_PT_MAX_AUTH_FAIL
   uint32_t interval_seconds = 0;   // TPM2_PT_LOCKOUT_INTERVAL: one failure forgiven per interval
   uint32_t recovery_seconds = 0;   // TPM2_PT_LOCKOUT_RECOVERY (lockout hierarchy)
+  bool lockout_auth_set = false;   // TPMA_PERMANENT_LOCKOUTAUTHSET: resetting needs a secret
   uint32_t tries_left() const { return failures >= max_failures ? 0 : max_failures - failures; }
+};
+
+// A credential's PIN as the TPM keeps it.
+struct PinStatus {
+  bool per_credential = false;     // kPinIndex; false: legacy-da (the TPM's lockout counter)
+  std::optional<PinCounter> counter;  // per_credential, when the owner may read it
 };
 
 class TpmAuthenticator {
@@ -95,16 +112,43 @@ class TpmAuthenticator {
 
   TpmResult<LockoutStatus> ReadLockoutStatus();
 
+  // The PIN state of a stored credential (no PIN needed, no try spent).
+  TpmResult<PinStatus> ReadPinStatus(const KeyRecord& record);
+
+  // A new PIN for a per-credential-PIN credential, blocked or not, without
+  // the old one: its index is deleted and defined again at the same handle
+  // with the same attributes, policy and limit — the same Name, so the same
+  // key, credential id and public key — and a count of 0. Needs the TPM's
+  // owner authorization (empty); for root.
+  TpmResult<void> ResetPin(webauthn::ByteView credential_id, const SecretBytes& new_pin);
+
+  // As ResetPin after the TPM has accepted `current` (a wrong one counts
+  // as a failure, as at login, and changes nothing).
+  TpmResult<void> ChangePin(webauthn::ByteView credential_id, const SecretBytes& current,
+                            const SecretBytes& new_pin);
+
+  // Deletes the credential's PIN index (if it has one and it is still
+  // there) and its key-store file.
+  TpmResult<void> RemoveCredential(webauthn::ByteView credential_id);
+
  private:
   TpmError Annotate(TpmError error);
   // One try at the TPM part of MakeCredential: fills record's SRK name and
   // blobs. Holds no handle once it returns, so a busy TPM can be retried.
   TpmResult<MadeCredential> CreateAndSelfAttest(const MakeCredentialRequest& request,
                                                 const TPM2B_AUTH& auth, KeyRecord& record);
-  // One try at the TPM part of GetAssertion (5 commands): SRK check, salted
-  // session, Load, Sign, flush.
+  // One try at the TPM part of GetAssertion: SRK check, salted session,
+  // Load, Sign, flush (5 commands; a per-credential PIN adds NV_ReadPublic,
+  // a policy session and PolicySecret: 8).
   TpmResult<webauthn::Bytes> SignWithKey(const KeyRecord& record, webauthn::ByteView digest,
                                          const SecretBytes* pin);
+  // Signs `digest` with the loaded `key` of a kPinIndex credential:
+  // [PolicyPCR,] PolicySecret(index, auth), Sign.
+  TpmResult<webauthn::Bytes> SignWithPinIndex(const Srk& srk, ESYS_TR key, const KeyRecord& record,
+                                              const TPM2B_AUTH& auth, webauthn::ByteView digest);
+  // Defines the index again at record's handle with `auth` (ResetPin's core).
+  TpmResult<void> RedefinePinIndex(const KeyRecord& record, const Srk& srk, ESYS_TR* index,
+                                   const SecretBytes& new_pin);
   Connection& connection_;
   const KeyStore& store_;
 };

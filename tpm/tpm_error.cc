@@ -59,7 +59,7 @@ TpmError FromRc(TSS2_RC rc, const char* operation) {
         break;
     }
   }
-  return TpmError{kind, std::move(message), std::nullopt, std::nullopt};
+  return TpmError{kind, std::move(message), std::nullopt, std::nullopt, rc, false};
 }
 
 }  // namespace tpmauthn::tpm

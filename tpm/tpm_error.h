@@ -16,7 +16,8 @@ enum class TpmErrorKind {
   kUnavailable,  // no TPM, TCTI failure, TPM not responding
   kBusy,         // out of object/session slots or asked to retry; worth another try
   kLockout,      // dictionary-attack lockout
-  kWrongPin,     // authorization failure on the credential key
+  kWrongPin,     // authorization failure on the credential key or its PIN index
+  kPinBlocked,   // the credential's PIN index reached its limit: only reset-pin helps
   kPolicy,       // PCR policy no longer satisfied
   kWrongTpm,     // SRK differs from the one recorded: another TPM or a swapped key
   kStore,        // key store file missing, unreadable or invalid
@@ -28,13 +29,17 @@ struct TpmError {
   std::string message;
   std::optional<uint32_t> tries_left;        // kWrongPin: failures left before lockout
   std::optional<uint32_t> recovery_seconds;  // kLockout: seconds until a try is restored
+  TSS2_RC rc = TSS2_RC_SUCCESS;              // the code decoded, when there was one
+  // kWrongPin/kPinBlocked: the credential's own PIN counter (tries_left is
+  // its), not the TPM's machine-wide dictionary-attack counter.
+  bool per_credential_pin = false;
 };
 
 template <typename T>
 using TpmResult = webauthn::Result<T, TpmError>;
 
 inline TpmError TpmFail(TpmErrorKind kind, std::string message) {
-  return TpmError{kind, std::move(message), std::nullopt, std::nullopt};
+  return TpmError{kind, std::move(message), std::nullopt, std::nullopt, TSS2_RC_SUCCESS, false};
 }
 
 // The TPM response code without session/parameter/handle index bits, for

@@ -19,6 +19,7 @@ enum class AuthenticatorErrorKind {
   kUnavailable,  // the device is not there or not working
   kLockout,      // the device refuses all tries for now (TPM DA lockout)
   kWrongPin,     // user verification failed; tries_left may say how often more
+  kPinBlocked,   // this credential's PIN is blocked until an administrator resets it
   kNotFound,     // none of the allowed credentials lives on this authenticator
   kCancelled,    // the user gave no PIN / the conversation failed
   kRefused,      // anything else the authenticator declined (policy, wrong RP)
@@ -29,6 +30,9 @@ struct AuthenticatorError {
   std::string message;
   std::optional<uint32_t> tries_left;
   std::optional<uint32_t> recovery_seconds;
+  // tries_left counts this credential's own PIN tries (a per-credential PIN
+  // or a FIDO2 key's), not a whole TPM's dictionary-attack budget.
+  bool per_credential_pin = false;
 };
 
 struct GetAssertionOptions {

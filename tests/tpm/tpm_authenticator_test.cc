@@ -15,6 +15,7 @@
 #include "tests/support/temp_dir.h"
 #include "tpm/connection.h"
 #include "tpm/pin.h"
+#include "tpm/pin_index.h"
 #include "tpm/srk.h"
 #include "tpm/tpm_authenticator.h"
 #include "webauthn/assertion_verifier.h"
@@ -77,15 +78,19 @@ struct Rig {
     std::string client_data;
     Bytes challenge;
   };
+  using Scheme = tpm::MakeCredentialRequest::PinScheme;
   Enrolled Enroll(const std::string& pin, std::vector<uint32_t> pcrs = {},
-                  std::optional<Bytes> salt = std::nullopt) {
+                  std::optional<Bytes> salt = std::nullopt, Scheme scheme = Scheme::kPinIndex,
+                  const std::string& user = "alice", uint32_t tries = tpm::kPinTriesDefault) {
     Bytes challenge(32, 0x11);
     std::string client_data = webauthn::SerializeClientData(webauthn::kTypeCreate, challenge, kRp);
     tpm::MakeCredentialRequest request;
     request.rp_id = kRp;
     request.client_data_hash = webauthn::Sha256(webauthn::AsBytes(client_data));
-    request.user = "alice";
-    request.user_handle = Bytes{'a', 'l', 'i', 'c', 'e'};
+    request.user = user;
+    request.user_handle = Bytes(user.begin(), user.end());
+    request.scheme = scheme;
+    request.pin_tries = tries;
     request.label = "test";
     request.pin = !pin.empty();
     request.pcrs = std::move(pcrs);
@@ -190,9 +195,13 @@ BOOST_AUTO_TEST_CASE(enroll_assert_and_both_verifiers_accept) {
   fido_assert_free(&assert);
 }
 
-BOOST_AUTO_TEST_CASE(wrong_pins_count_then_lock_out) {
+// A credential made before per-credential PINs (legacy-da): still signs, and
+// its wrong PINs still count against the TPM's lockout.
+BOOST_AUTO_TEST_CASE(legacy_wrong_pins_count_then_lock_out) {
   Rig rig;
-  auto e = rig.Enroll("1234");
+  auto e = rig.Enroll("1234", {}, std::nullopt, Rig::Scheme::kLegacyDa);
+  BOOST_TEST(rig.store.Load(e.made.credential_id)->pin_index == 0u);
+  BOOST_TEST(rig.Assert(e.made.credential_id, "1234").result.ok());
   auto status = rig.authenticator->ReadLockoutStatus();
   BOOST_TEST_REQUIRE(status.ok());
   const uint32_t max = status->max_failures;
@@ -327,16 +336,22 @@ BOOST_AUTO_TEST_CASE(no_pin_credential_has_no_uv) {
   BOOST_TEST((strict.error().check == webauthn::Check::kUserVerified));
 }
 
-BOOST_AUTO_TEST_CASE(at_most_five_tpm_commands_per_assertion) {
-  Rig rig;
-  auto e = rig.Enroll("1234");
-  rig.Reconnect(/*count=*/true);
-  const uint64_t before = rig.connection->commands_sent();
-  BOOST_TEST(rig.Assert(e.made.credential_id, "1234").result.ok());
-  // LeftoverHandles() itself sent 2 commands after the assertion.
-  const uint64_t used = rig.connection->commands_sent() - before - 2;
-  BOOST_TEST_MESSAGE("TPM commands for one assertion: " << used);
-  BOOST_TEST(used <= 5u);
+// Legacy: ReadPublic(SRK), StartAuthSession, Load, Sign, FlushContext.
+// Per-credential PIN: ReadPublic(SRK), Load, NV_ReadPublic, two
+// StartAuthSession, PolicySecret, Sign, FlushContext.
+BOOST_AUTO_TEST_CASE(tpm_commands_per_assertion) {
+  for (auto [scheme, budget] : {std::pair{Rig::Scheme::kLegacyDa, 5u},
+                                std::pair{Rig::Scheme::kPinIndex, 8u}}) {
+    Rig rig;
+    auto e = rig.Enroll("1234", {}, std::nullopt, scheme);
+    rig.Reconnect(/*count=*/true);
+    const uint64_t before = rig.connection->commands_sent();
+    BOOST_TEST(rig.Assert(e.made.credential_id, "1234").result.ok());
+    // LeftoverHandles() itself sent 2 commands after the assertion.
+    const uint64_t used = rig.connection->commands_sent() - before - 2;
+    BOOST_TEST_MESSAGE("TPM commands for one assertion: " << used);
+    BOOST_TEST(used <= budget);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(the_wrong_rp_and_unknown_credentials_are_refused) {
@@ -350,4 +365,235 @@ BOOST_AUTO_TEST_CASE(the_wrong_rp_and_unknown_credentials_are_refused) {
   BOOST_TEST_REQUIRE(!unknown.ok());
   BOOST_TEST((unknown.error().kind == TpmErrorKind::kStore));
   BOOST_TEST(rig.LeftoverHandles() == 0u);
+}
+
+// ---- Per-credential PINs (TPM_NT_PIN_FAIL indexes, tpm/pin_index.h) ----
+
+namespace {
+
+std::vector<TPM2_HANDLE> NvIndexes(Rig& rig) {
+  TPMS_CAPABILITY_DATA* data = nullptr;
+  TPMI_YES_NO more = TPM2_NO;
+  TSS2_RC rc = Esys_GetCapability(rig.connection->esys(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  TPM2_CAP_HANDLES, TPM2_NV_INDEX_FIRST, TPM2_MAX_CAP_HANDLES,
+                                  &more, &data);
+  if (rc != TSS2_RC_SUCCESS) throw std::runtime_error("GetCapability(NV) failed");
+  std::vector<TPM2_HANDLE> out(data->data.handles.handle,
+                               data->data.handles.handle + data->data.handles.count);
+  Esys_Free(data);
+  return out;
+}
+
+tpm::PinCounter Counter(Rig& rig, const Bytes& id) {
+  auto record = rig.store.Load(id);
+  if (!record) throw std::runtime_error(record.error().message);
+  auto status = rig.authenticator->ReadPinStatus(*record);
+  if (!status || !status->per_credential || !status->counter) {
+    throw std::runtime_error("no PIN counter");
+  }
+  return *status->counter;
+}
+
+uint32_t LockoutFailures(Rig& rig) { return rig.authenticator->ReadLockoutStatus()->failures; }
+
+// TPM2_NV_Write of `data` at offset 0, authorized by `auth_handle` with a
+// password session (the TPM judges the attributes before any HMAC).
+TSS2_RC TryNvWrite(Rig& rig, ESYS_TR auth_handle, ESYS_TR index) {
+  TPM2B_MAX_NV_BUFFER zero{};
+  zero.size = 8;  // pinCount 0, pinLimit 0
+  return Esys_NV_Write(rig.connection->esys(), auth_handle, index, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                       ESYS_TR_NONE, &zero, 0);
+}
+
+}  // namespace
+
+// The attack: alice runs her own credential's tries down; bob is
+// unaffected, the TPM's lockout counter never moves, and alice's credential
+// is blocked at her limit even for the right PIN.
+BOOST_AUTO_TEST_CASE(one_credentials_wrong_pins_touch_no_other_and_not_the_tpm_lockout) {
+  Rig rig;
+  auto alice = rig.Enroll("246813");
+  auto bob = rig.Enroll("975318", {}, std::nullopt, Rig::Scheme::kPinIndex, "bob");
+  const uint32_t tpm_max = rig.authenticator->ReadLockoutStatus()->max_failures;
+  BOOST_TEST_REQUIRE(tpm::kPinTriesDefault > tpm_max);  // more than the TPM would allow
+  for (uint32_t i = 1; i <= tpm::kPinTriesDefault; ++i) {
+    auto a = rig.Assert(alice.made.credential_id, "000000");
+    BOOST_TEST_REQUIRE(!a.result.ok());
+    BOOST_TEST((a.result.error().kind == TpmErrorKind::kWrongPin));
+    BOOST_TEST(a.result.error().per_credential_pin);
+    BOOST_TEST(*a.result.error().tries_left == tpm::kPinTriesDefault - i);
+    if (i == tpm::kPinTriesDefault) {
+      BOOST_TEST(a.result.error().message.find("now blocked") != std::string::npos);
+    }
+    BOOST_TEST(LockoutFailures(rig) == 0u);
+  }
+  auto blocked = rig.Assert(alice.made.credential_id, "246813");
+  BOOST_TEST_REQUIRE(!blocked.result.ok());
+  BOOST_TEST((blocked.result.error().kind == TpmErrorKind::kPinBlocked));
+  BOOST_TEST(Counter(rig, alice.made.credential_id).count == tpm::kPinTriesDefault);
+
+  auto b = rig.Assert(bob.made.credential_id, "975318");
+  BOOST_TEST_REQUIRE(b.result.ok());
+  BOOST_TEST(Verify(bob, b, 0, true).ok());
+  BOOST_TEST(Counter(rig, bob.made.credential_id).count == 0u);
+  BOOST_TEST(LockoutFailures(rig) == 0u);
+  BOOST_TEST(!rig.authenticator->ReadLockoutStatus()->in_lockout);
+}
+
+BOOST_AUTO_TEST_CASE(a_right_pin_resets_the_count) {
+  Rig rig;
+  auto e = rig.Enroll("246813", {}, std::nullopt, Rig::Scheme::kPinIndex, "alice", 3);
+  BOOST_TEST(!rig.Assert(e.made.credential_id, "111111").result.ok());
+  BOOST_TEST(!rig.Assert(e.made.credential_id, "111111").result.ok());
+  BOOST_TEST(Counter(rig, e.made.credential_id).count == 2u);
+  BOOST_TEST(Counter(rig, e.made.credential_id).limit == 3u);
+  BOOST_TEST(rig.Assert(e.made.credential_id, "246813").result.ok());
+  BOOST_TEST(Counter(rig, e.made.credential_id).count == 0u);
+}
+
+// reset-pin: same handle, same Name, so the same key and public key; the
+// counter goes on; the old PIN is gone.
+BOOST_AUTO_TEST_CASE(reset_pin_brings_a_blocked_credential_back) {
+  Rig rig;
+  auto e = rig.Enroll("246813", {}, std::nullopt, Rig::Scheme::kPinIndex, "alice", 3);
+  auto first = rig.Assert(e.made.credential_id, "246813");
+  BOOST_TEST_REQUIRE(first.result.ok());
+  const auto before = NvIndexes(rig);
+  const tpm::KeyRecord record = *rig.store.Load(e.made.credential_id);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(!rig.Assert(e.made.credential_id, "111111").result.ok());
+  BOOST_TEST((rig.Assert(e.made.credential_id, "246813").result.error().kind ==
+              TpmErrorKind::kPinBlocked));
+
+  auto reset = rig.authenticator->ResetPin(e.made.credential_id, SecretBytes(std::string_view("802468")));
+  BOOST_TEST_REQUIRE(reset.ok(), (reset.ok() ? "" : reset.error().message));
+  BOOST_TEST(NvIndexes(rig) == before);
+  BOOST_TEST(rig.store.Load(e.made.credential_id)->pin_index_name == record.pin_index_name);
+  BOOST_TEST(Counter(rig, e.made.credential_id).count == 0u);
+  BOOST_TEST(Counter(rig, e.made.credential_id).limit == 3u);
+
+  auto old_pin = rig.Assert(e.made.credential_id, "246813");
+  BOOST_TEST_REQUIRE(!old_pin.result.ok());
+  BOOST_TEST((old_pin.result.error().kind == TpmErrorKind::kWrongPin));
+  auto again = rig.Assert(e.made.credential_id, "802468");
+  BOOST_TEST_REQUIRE(again.result.ok());
+  BOOST_TEST(again.result->counter == first.result->counter + 1);
+  // Against the public key stored at enrollment, and the counter stored then.
+  BOOST_TEST(Verify(e, again, first.result->counter, true).ok());
+}
+
+BOOST_AUTO_TEST_CASE(change_pin_needs_the_current_one) {
+  Rig rig;
+  auto e = rig.Enroll("246813");
+  auto wrong = rig.authenticator->ChangePin(e.made.credential_id, SecretBytes(std::string_view("111111")),
+                                            SecretBytes(std::string_view("802468")));
+  BOOST_TEST_REQUIRE(!wrong.ok());
+  BOOST_TEST((wrong.error().kind == TpmErrorKind::kWrongPin));
+  BOOST_TEST(*wrong.error().tries_left == tpm::kPinTriesDefault - 1);
+  BOOST_TEST(Counter(rig, e.made.credential_id).count == 1u);
+  BOOST_TEST(!rig.Assert(e.made.credential_id, "802468").result.ok());  // nothing changed
+  BOOST_TEST(rig.Assert(e.made.credential_id, "246813").result.ok());
+
+  auto changed = rig.authenticator->ChangePin(e.made.credential_id,
+                                              SecretBytes(std::string_view("246813")),
+                                              SecretBytes(std::string_view("802468")));
+  BOOST_TEST_REQUIRE(changed.ok(), (changed.ok() ? "" : changed.error().message));
+  BOOST_TEST(!rig.Assert(e.made.credential_id, "246813").result.ok());
+  BOOST_TEST(rig.Assert(e.made.credential_id, "802468").result.ok());
+}
+
+// Nothing lowers a count but the right PIN: the index refuses every write
+// after its first — by the owner, by its own auth (even the right PIN), and
+// through its write policy.
+BOOST_AUTO_TEST_CASE(nobody_can_write_a_pin_index_after_enrollment) {
+  Rig rig;
+  auto e = rig.Enroll("246813");
+  BOOST_TEST(!rig.Assert(e.made.credential_id, "111111").result.ok());
+  BOOST_TEST(!rig.Assert(e.made.credential_id, "111111").result.ok());
+  const tpm::KeyRecord record = *rig.store.Load(e.made.credential_id);
+  ESYS_CONTEXT* esys = rig.connection->esys();
+  auto index = tpm::OpenPinIndex(esys, record.pin_index, record.pin_index_name);
+  BOOST_TEST_REQUIRE(index.ok());
+  tpm::NvCloser closer{esys, *index};
+
+  BOOST_TEST(TryNvWrite(rig, ESYS_TR_RH_OWNER, *index) != TSS2_RC_SUCCESS);
+  TPM2B_AUTH auth{};
+  tpm::DeriveAuthValue(SecretBytes(std::string_view("246813")), record.pin_salt, auth);
+  BOOST_TEST_REQUIRE(Esys_TR_SetAuth(esys, *index, &auth) == TSS2_RC_SUCCESS);
+  BOOST_TEST(TryNvWrite(rig, *index, *index) != TSS2_RC_SUCCESS);
+  tpm::WipeAuth(auth);
+
+  auto policy = tpm::StartPolicySession(esys);
+  BOOST_TEST_REQUIRE(policy.ok());
+  BOOST_TEST(Esys_PolicyCommandCode(esys, policy->get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    TPM2_CC_NV_Write) == TSS2_RC_SUCCESS);
+  // PolicyNvWritten(NO) is recorded in the session and checked by NV_Write.
+  BOOST_TEST(Esys_PolicyNvWritten(esys, policy->get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                  TPM2_NO) == TSS2_RC_SUCCESS);
+  TPM2B_MAX_NV_BUFFER zero{};
+  zero.size = 8;
+  BOOST_TEST(Esys_NV_Write(esys, *index, *index, policy->get(), ESYS_TR_NONE, ESYS_TR_NONE, &zero,
+                           0) != TSS2_RC_SUCCESS);
+  BOOST_TEST(Counter(rig, e.made.credential_id).count == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(remove_leaves_no_nv_index_behind) {
+  Rig rig;
+  const auto before = NvIndexes(rig);
+  auto e = rig.Enroll("246813");
+  BOOST_TEST(NvIndexes(rig).size() == before.size() + 1);
+  auto removed = rig.authenticator->RemoveCredential(e.made.credential_id);
+  BOOST_TEST_REQUIRE(removed.ok());
+  BOOST_TEST(NvIndexes(rig) == before);
+  BOOST_TEST(!rig.store.Load(e.made.credential_id).ok());
+}
+
+// A handle someone else holds is skipped, and their index left as it was.
+BOOST_AUTO_TEST_CASE(a_taken_handle_is_skipped_and_left_alone) {
+  Rig rig;
+  ESYS_CONTEXT* esys = rig.connection->esys();
+  TPM2B_NV_PUBLIC foreign{};
+  foreign.nvPublic.nvIndex = tpm::kPinIndexFirst;
+  foreign.nvPublic.nameAlg = TPM2_ALG_SHA256;
+  foreign.nvPublic.attributes = TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD;
+  foreign.nvPublic.dataSize = 4;
+  TPM2B_AUTH empty{};
+  ESYS_TR foreign_tr = ESYS_TR_NONE;
+  BOOST_TEST_REQUIRE(Esys_NV_DefineSpace(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                         ESYS_TR_NONE, &empty, &foreign,
+                                         &foreign_tr) == TSS2_RC_SUCCESS);
+  TPM2B_MAX_NV_BUFFER data{};
+  data.size = 4;
+  std::memcpy(data.buffer, "mine", 4);
+  BOOST_TEST_REQUIRE(Esys_NV_Write(esys, ESYS_TR_RH_OWNER, foreign_tr, ESYS_TR_PASSWORD,
+                                   ESYS_TR_NONE, ESYS_TR_NONE, &data, 0) == TSS2_RC_SUCCESS);
+  auto srk = tpm::LoadSrk(esys, true);
+  BOOST_TEST_REQUIRE(srk.ok());
+  TPM2B_AUTH auth{};
+  auth.size = 4;
+  std::memcpy(auth.buffer, "abcd", 4);
+  auto defined = tpm::DefinePinIndexFrom(esys, *srk, auth, 5, tpm::kPinIndexFirst);
+  BOOST_TEST_REQUIRE(defined.ok(), (defined.ok() ? "" : defined.error().message));
+  BOOST_TEST(defined->handle == tpm::kPinIndexFirst + 1);
+  TPM2B_MAX_NV_BUFFER* read = nullptr;
+  BOOST_TEST_REQUIRE(Esys_NV_Read(esys, ESYS_TR_RH_OWNER, foreign_tr, ESYS_TR_PASSWORD,
+                                  ESYS_TR_NONE, ESYS_TR_NONE, 4, 0, &read) == TSS2_RC_SUCCESS);
+  BOOST_TEST(std::memcmp(read->buffer, "mine", 4) == 0);
+  Esys_Free(read);
+}
+
+BOOST_AUTO_TEST_CASE(pin_status_says_which_scheme) {
+  Rig rig;
+  auto modern = rig.Enroll("246813");
+  auto legacy = rig.Enroll("246813", {}, std::nullopt, Rig::Scheme::kLegacyDa);
+  auto m = rig.authenticator->ReadPinStatus(*rig.store.Load(modern.made.credential_id));
+  auto l = rig.authenticator->ReadPinStatus(*rig.store.Load(legacy.made.credential_id));
+  BOOST_TEST_REQUIRE((m.ok() && l.ok()));
+  BOOST_TEST(m->per_credential);
+  BOOST_TEST(m->counter->limit == tpm::kPinTriesDefault);
+  BOOST_TEST(!l->per_credential);
+  // A legacy credential's PIN cannot be reset: it is the key's own authValue.
+  auto reset = rig.authenticator->ResetPin(legacy.made.credential_id,
+                                           SecretBytes(std::string_view("802468")));
+  BOOST_TEST_REQUIRE(!reset.ok());
+  BOOST_TEST(reset.error().message.find("predates") != std::string::npos);
 }
