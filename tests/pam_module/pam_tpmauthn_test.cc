@@ -76,8 +76,10 @@ struct Rig {
   }
 
   // Enrolls `user` with `pin` and writes the credential line; returns it.
+  using Scheme = tpm::MakeCredentialRequest::PinScheme;
   config::Credential Enroll(const std::string& user, const std::string& pin,
-                            bool write_line = true) {
+                            bool write_line = true, Scheme scheme = Scheme::kPinIndex,
+                            uint32_t tries = 3) {
     auto connection = tpm::Connection::Open(swtpm.tcti());
     if (!connection) throw std::runtime_error(connection.error().message);
     tpm::KeyStore keys(store);
@@ -88,6 +90,8 @@ struct Rig {
     request.user = user;
     request.label = user + "'s laptop";
     request.pin = true;
+    request.scheme = scheme;
+    request.pin_tries = tries;
     auto made = authenticator.MakeCredential(request, SecretBytes(std::string_view(pin)));
     if (!made) throw std::runtime_error(made.error().message);
     config::Credential line;
@@ -236,7 +240,35 @@ BOOST_AUTO_TEST_CASE(wrong_pin_is_auth_err_and_says_how_many_tries_are_left) {
   Run run = Authenticate(rig, rig.Service("max_tries=2"), "alice", {"0000"});
   BOOST_TEST(run.result == PAM_AUTH_ERR);
   BOOST_TEST_REQUIRE(!run.errors.empty());
+  BOOST_TEST(run.errors[0] == "Wrong PIN. 2 tries left.");
+  BOOST_TEST(rig.LeftoverHandles() == 0u);
+}
+
+// A credential from before per-credential PINs counts against the TPM.
+BOOST_AUTO_TEST_CASE(a_legacy_credential_still_logs_in_and_says_the_tpm_counts) {
+  Rig rig;
+  rig.Enroll("alice", "4711", true, Rig::Scheme::kLegacyDa);
+  Run run = Authenticate(rig, rig.Service("max_tries=2"), "alice", {"0000", "4711"});
+  BOOST_TEST(run.result == PAM_SUCCESS);
+  BOOST_TEST_REQUIRE(!run.errors.empty());
   BOOST_TEST(run.errors[0] == "Wrong PIN. 2 tries left before the TPM locks out.");
+}
+
+// The last try blocks the PIN: said, and the rest of the stack takes over.
+BOOST_AUTO_TEST_CASE(a_blocked_pin_is_said_and_unavailable) {
+  Rig rig;
+  rig.Enroll("alice", "4711");
+  rig.Enroll("bob", "2580");
+  Run run = Authenticate(rig, rig.Service("max_tries=5"), "alice", {"0000", "1111", "2222"});
+  BOOST_TEST(run.result == PAM_AUTHINFO_UNAVAIL);
+  BOOST_TEST_REQUIRE(run.errors.size() == 3u);
+  BOOST_TEST(run.errors[2] == "Wrong PIN. PIN blocked: ask an administrator to reset it.");
+  Run blocked = Authenticate(rig, rig.Service(""), "alice", {"4711"});
+  BOOST_TEST(blocked.result == PAM_AUTHINFO_UNAVAIL);
+  BOOST_TEST_REQUIRE(!blocked.errors.empty());
+  BOOST_TEST(blocked.errors[0] == "PIN blocked: ask an administrator to reset it.");
+  // bob is not affected by alice's wrong PINs.
+  BOOST_TEST(Authenticate(rig, rig.Service(""), "bob", {"2580"}).result == PAM_SUCCESS);
   BOOST_TEST(rig.LeftoverHandles() == 0u);
 }
 
@@ -258,8 +290,8 @@ BOOST_AUTO_TEST_CASE(one_try_left_is_said_in_the_singular) {
   Run twice = Authenticate(rig, rig.Service("max_tries=3"), "alice", {"0000", "1111"});
   BOOST_TEST(twice.result == PAM_AUTH_ERR);  // the third prompt gets no answer
   BOOST_TEST_REQUIRE(twice.errors.size() == 2u);
-  BOOST_TEST(twice.errors[0] == "Wrong PIN. 2 tries left before the TPM locks out.");
-  BOOST_TEST(twice.errors[1] == "Wrong PIN. 1 try left before the TPM locks out.");
+  BOOST_TEST(twice.errors[0] == "Wrong PIN. 2 tries left.");
+  BOOST_TEST(twice.errors[1] == "Wrong PIN. 1 try left.");
 }
 
 BOOST_AUTO_TEST_CASE(empty_or_missing_pin_never_succeeds) {
@@ -320,11 +352,15 @@ BOOST_AUTO_TEST_CASE(tpm_unreachable_or_locked_out_is_unavailable) {
   BOOST_TEST(Authenticate(rig, rig.Service("", "swtpm:path=" + rig.dir.path() + "/no-such-socket"),
                           "alice", {"4711"})
                  .result == PAM_AUTHINFO_UNAVAIL);
-  // Three wrong PINs lock swtpm; the right PIN then meets the lockout.
-  BOOST_TEST(Authenticate(rig, rig.Service("max_tries=3"), "alice", {"1", "2", "3"}).result ==
+  // Three wrong PINs for a legacy credential lock swtpm; the right PIN then
+  // meets the lockout.
+  rig.Enroll("carol", "4711", true, Rig::Scheme::kLegacyDa);
+  BOOST_TEST(Authenticate(rig, rig.Service("max_tries=3"), "carol", {"1", "2", "3"}).result ==
              PAM_MAXTRIES);
-  Run locked = Authenticate(rig, rig.Service(""), "alice", {"4711"});
+  Run locked = Authenticate(rig, rig.Service(""), "carol", {"4711"});
   BOOST_TEST(locked.result == PAM_AUTHINFO_UNAVAIL);
+  // A per-credential PIN is not under the TPM's lockout (its key is noDA).
+  BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"4711"}).result == PAM_SUCCESS);
   BOOST_TEST(rig.LeftoverHandles() == 0u);
 }
 

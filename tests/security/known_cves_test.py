@@ -459,19 +459,26 @@ def no_offline_pin_guessing(w):
     attributes = int.from_bytes(public[6:10], "big")  # TPM2B size, type, nameAlg, objectAttributes
     checks.check("the key is fixedTPM, fixedParent, sensitiveDataOrigin",
                  attributes & 0x32 == 0x32, hex(attributes))
-    checks.check("the key is not noDA: every guess counts towards the TPM's lockout",
-                 not attributes & 0x400, hex(attributes))
+    checks.check("the key has no authValue use (userWithAuth clear) and is noDA: only its "
+                 "policy, PolicySecret(its own PIN index), authorizes it",
+                 attributes & 0x400 and not attributes & 0x40, hex(attributes))
 
     def lockout_counter():
         out = subprocess.run(["tpm2_getcap", "-T", w.swtpm.tcti, "properties-variable"],
                              capture_output=True, text=True, check=True).stdout
         return int(re.search(r"TPM2_PT_LOCKOUT_COUNTER:\s*(\S+)", out).group(1), 0)
 
-    before = lockout_counter()
+    def pin_count():  # pinCount of TPMS_NV_PIN_COUNTER_PARAMETERS, read by the owner
+        out = subprocess.run(["tpm2_nvread", "-T", w.swtpm.tcti, "-C", "o", "-s", "8",
+                              hex(record["pinIndex"])], capture_output=True, check=True).stdout
+        return int.from_bytes(out[:4], "big")
+
+    before = (pin_count(), lockout_counter())
     rc, _, _ = w.direct(w.args("max_tries=1"), ("000000",))
     checks.check("a wrong guess is refused", rc in (PAM_AUTH_ERR, 11), rc)
-    checks.check("... and the TPM counted it", lockout_counter() == before + 1,
-                 (before, lockout_counter()))
+    checks.check("... and the TPM counted it against the credential's own PIN index, not the "
+                 "machine's lockout", (pin_count(), lockout_counter()) == (before[0] + 1, before[1]),
+                 (before, pin_count(), lockout_counter()))
     other = Swtpm(os.path.join(w.tmp, "other-tpm"))
     try:
         p = subprocess.run(["sh", "-c", 'exec "$@" 3<<EOF\n' + PIN + '\nEOF', "sh", tpmauthn,
