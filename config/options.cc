@@ -123,6 +123,14 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
     o.max_tries = *n;
     return {};
   }
+  if (key == "pin_min_length") {
+    auto n = ParseNumber(value, 4, 64);
+    if (!n) return OptionError(source, key, "must be a number from 4 to 64");
+    o.pin_min_length = *n;
+    return {};
+  }
+  if (key == "pin_allow_simple") return flag(o.pin_allow_simple);
+  if (key == "pin_for_others") return flag(o.pin_for_others);
   if (key == "prompt") {
     if (auto ok = need_value(); !ok) return ok;
     for (char c : value) {

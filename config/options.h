@@ -45,6 +45,13 @@ struct Options {
   bool cue = false;                               // cue
   std::optional<std::string> prompt;              // prompt=
   bool debug = false;                             // debug
+  // PIN rules for enroll, reset-pin, change-pin and pam_sm_chauthtok
+  // (config/pin_rules.h). Only root's files set them.
+  unsigned pin_min_length = 6;                    // pin_min_length= (4-64)
+  bool pin_allow_simple = false;                  // pin_allow_simple
+  // Offer the PIN when the caller (real uid, PAM_RUSER) is neither root nor
+  // the user: off by default, since a blocked PIN stays blocked until reset.
+  bool pin_for_others = false;                    // pin_for_others
 };
 
 // Applies one "key" or "key=value" token; `source` names where it came from
