@@ -283,11 +283,8 @@ Verb RegisterRemove(CLI::App& app) {
   c->add_option("USER", args->first)->required();
   c->add_option("CREDENTIAL-ID", args->second, "base64url credential id")->required();
   return {c, [args](const GlobalArgs& g) {
-            const int code = RunRemove(g.file, args->first, args->second, std::cout, std::cerr);
-            if (code == kExitOk && RemoveStoredKey(g.tpm, args->second)) {
-              std::cout << "deleted its TPM key from " << g.tpm.store << "\n";
-            }
-            return code;
+            return RunRemoveWithKey(g.tpm, g.file, args->first, args->second, std::cout,
+                                    std::cerr);
           }};
 }
 

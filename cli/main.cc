@@ -41,7 +41,8 @@ constexpr tpmauthn::cli::RegisterVerb kVerbs[] = {
     tpmauthn::cli::RegisterSshAskpass, tpmauthn::cli::RegisterStatus,
     tpmauthn::cli::RegisterVerify,  tpmauthn::cli::RegisterList,
     tpmauthn::cli::RegisterRemove,  tpmauthn::cli::RegisterAdd,
-    tpmauthn::cli::RegisterImportU2f,
+    tpmauthn::cli::RegisterImportU2f, tpmauthn::cli::RegisterResetPin,
+    tpmauthn::cli::RegisterChangePin,
 };
 
 }  // namespace

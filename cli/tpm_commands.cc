@@ -15,9 +15,11 @@
 #include "cli/verb.h"
 #include "config/credential_writer.h"
 #include "config/options.h"
+#include "config/pin_rules.h"
 #include "config/plural.h"
 #include "config/safe_file.h"
 #include "tpm/connection.h"
+#include "tpm/platform_authenticator.h"
 #include "tpm/srk.h"
 #include "tpm/tpm_authenticator.h"
 #include "webauthn/base64url.h"
@@ -83,20 +85,47 @@ wa::Bytes RandomBytes(size_t n) {
   return out;
 }
 
-// tcti= from tpmauthn.conf (root's, checked as the module checks it), else
-// the default.
+// tcti= from tpmauthn.conf (root's), else the default.
 config::ConfigResult<config::TctiConfig> TctiFromConfigFile() {
-  auto file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
-  if (!file) return file.error();
-  if (file->status == config::OpenStatus::kMissing) return config::DefaultModuleTcti();
-  auto text = config::ReadAll(file->fd.get(), config::kDefaultConfigFile, 64 * 1024);
-  if (!text) return text.error();
-  auto options = config::ResolveOptions(*text, config::kDefaultConfigFile, {});
+  auto options = OptionsFromConfigFile();
   if (!options) return options.error();
   return options->tcti;
 }
 
 }  // namespace
+
+config::ConfigResult<config::Options> OptionsFromConfigFile() {
+  auto file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
+  if (!file) return file.error();
+  if (file->status == config::OpenStatus::kMissing) return config::Options{};
+  auto text = config::ReadAll(file->fd.get(), config::kDefaultConfigFile, 64 * 1024);
+  if (!text) return text.error();
+  return config::ResolveOptions(*text, config::kDefaultConfigFile, {});
+}
+
+PinResult ReadNewPin(std::optional<int> fd, const std::string& prompt) {
+  PinResult read = ReadPin(fd, prompt, /*confirm=*/true, /*enrolling=*/true);
+  if (!read.ok) return read;
+  auto options = OptionsFromConfigFile();
+  if (!options) {
+    read.pin.Wipe();
+    read.ok = false;
+    read.error = options.error().message;
+    return read;
+  }
+  if (auto why = config::PinRuleViolation(
+          read.pin, {options->pin_min_length, options->pin_allow_simple})) {
+    read.pin.Wipe();
+    read.ok = false;
+    read.error = "the new PIN is too easy to guess: " + *why +
+                 " (pin_min_length and pin_allow_simple in " + config::kDefaultConfigFile + ")";
+  }
+  return read;
+}
+
+int ReportTpmError(std::ostream& err, const char* command, const TpmError& error) {
+  return Report(err, command, error);
+}
 
 tpm::TpmResult<std::unique_ptr<tpm::Connection>> OpenTpm(const TpmArgs& tpm_args) {
   const char* env = ::secure_getenv("TPMAUTHN_TCTI");
@@ -111,6 +140,10 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
               std::ostream& out, std::ostream& err) {
   const char* kCommand = "enroll";
   if (args.uv != "pin" && args.uv != "none") return Usage(err, kCommand, "--uv must be pin or none");
+  if (args.pin_tries < tpm::kPinTriesMin || args.pin_tries > tpm::kPinTriesMax) {
+    return Usage(err, kCommand, "--pin-tries must be " + std::to_string(tpm::kPinTriesMin) + "-" +
+                                    std::to_string(tpm::kPinTriesMax));
+  }
   auto pcrs = ParsePcrs(args.pcrs);
   if (!pcrs) return Usage(err, kCommand, "--pcrs must be a comma-separated list of 0-23");
   const std::string origin = args.origin.value_or(config::DefaultOrigin());
@@ -131,7 +164,7 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   webauthn::SecretBytes pin;
   const bool with_pin = args.uv == "pin";
   if (with_pin) {
-    auto read = ReadPin(args.pin_fd, "New PIN for " + args.user + ": ", true, true);
+    auto read = ReadNewPin(args.pin_fd, "New PIN for " + args.user + ": ");
     if (!read.ok) return Usage(err, kCommand, read.error);
     pin = std::move(read.pin);
   }
@@ -146,6 +179,7 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   request.user_handle = RandomBytes(32);
   request.label = args.label;
   request.pin = with_pin;
+  request.pin_tries = args.pin_tries;
   request.pcrs = *pcrs;
   auto made = authenticator.MakeCredential(request, pin);
   pin.Wipe();
@@ -161,7 +195,7 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   expected.origins = {origin};
   expected.rp_ids = {rp_id};
   expected.require_user_verification = with_pin;
-  auto rollback = [&] { (void)store.Remove(made->credential_id); };
+  auto rollback = [&] { (void)authenticator.RemoveCredential(made->credential_id); };
   auto verified = wa::VerifyRegistration(response, expected);
   if (!verified) {
     rollback();
@@ -298,6 +332,41 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
                            {"recoverySeconds", lockout->recovery_seconds}};
       if (lockout->in_lockout) code = kExitTpmLockout;
     }
+    // Each credential's PIN as the TPM keeps it.
+    if (auto records = store.List(); records) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      bool legacy = false;
+      for (const tpm::KeyRecord& r : *records) {
+        nlohmann::ordered_json c = {{"id", wa::Base64UrlEncode(r.credential_id)},
+                                    {"user", r.user},
+                                    {"label", r.label}};
+        if (!r.pin) {
+          c["scheme"] = "none";
+        } else if (!r.pin_index) {
+          c["scheme"] = "legacy-da";
+          legacy = true;
+        } else {
+          c["scheme"] = "pin-index";
+          c["pinIndex"] = "0x" + wa::ToHex(wa::Bytes{static_cast<uint8_t>(r.pin_index >> 24),
+                                                     static_cast<uint8_t>(r.pin_index >> 16),
+                                                     static_cast<uint8_t>(r.pin_index >> 8),
+                                                     static_cast<uint8_t>(r.pin_index)});
+          auto pin = authenticator.ReadPinStatus(r);
+          if (pin && pin->counter) {
+            c["triesLeft"] = pin->counter->tries_left();
+            c["limit"] = pin->counter->limit;
+            c["blocked"] = pin->counter->tries_left() == 0;
+          } else if (!pin) {
+            c["error"] = pin.error().message;
+          }
+        }
+        list.push_back(std::move(c));
+      }
+      status["credentials"] = std::move(list);
+      if (legacy && lockout) {
+        status["lockout"]["lockoutAuthSet"] = lockout->lockout_auth_set;
+      }
+    }
   }
   tpm::KeyStore store(tpm_args.store);
   auto records = store.List();
@@ -330,6 +399,39 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
           << " failures, " << config::CountOf(l["triesLeft"].get<uint32_t>(), "try", "tries")
           << " left; one forgiven every "
           << config::CountOf(l["intervalSeconds"].get<uint32_t>(), "second", "seconds") << "\n";
+    }
+    bool legacy = false;
+    if (status.contains("credentials")) {
+      for (const auto& c : status["credentials"]) {
+        const std::string scheme = c["scheme"].get<std::string>();
+        const std::string label = c["label"].get<std::string>();
+        out << "PIN:      " << c["user"].get<std::string>()
+            << (label.empty() ? "" : " (" + label + ")") << ", "
+            << c["id"].get<std::string>().substr(0, 11) << "…: ";
+        if (scheme == "none") {
+          out << "no PIN (uv=none)\n";
+        } else if (scheme == "legacy-da") {
+          legacy = true;
+          out << "legacy: the key's own authValue, counted by the TPM's lockout for every user; "
+                 "re-enroll it (docs/tpm.md)\n";
+        } else if (c.contains("triesLeft")) {
+          out << (c["blocked"].get<bool>()
+                      ? "BLOCKED after " + config::CountOf(c["limit"].get<uint32_t>(), "wrong PIN",
+                                                           "wrong PINs") +
+                            "; reset it with tpmauthn reset-pin"
+                      : config::CountOf(c["triesLeft"].get<uint32_t>(), "try", "tries") + " of " +
+                            std::to_string(c["limit"].get<uint32_t>()) + " left")
+              << " (own PIN index " << c["pinIndex"].get<std::string>() << ")\n";
+        } else {
+          out << "own PIN index " << c["pinIndex"].get<std::string>() << ", state unknown"
+              << (c.contains("error") ? ": " + c["error"].get<std::string>() : "") << "\n";
+        }
+      }
+    }
+    if (legacy && status["lockout"].contains("lockoutAuthSet") &&
+        !status["lockout"]["lockoutAuthSet"].get<bool>()) {
+      out << "Warning:  the TPM's lockout hierarchy has no authorization: anyone who can reach "
+             "the TPM can reset its failure count, so it does not bound guessing of legacy PINs\n";
     }
     const auto& st = status["store"];
     out << "Store:    " << st["dir"].get<std::string>() << ", "
@@ -367,11 +469,43 @@ webauthn::Result<tpm::MadeAssertion, int> SignWithStoredKey(const TpmArgs& tpm_a
   return std::move(*made);
 }
 
-bool RemoveStoredKey(const TpmArgs& tpm_args, const std::string& credential_id_base64url) {
+int RunRemoveWithKey(const TpmArgs& tpm_args, const CredentialFileArgs& file,
+                     const std::string& user, const std::string& credential_id_base64url,
+                     std::ostream& out, std::ostream& err) {
+  const char* kCommand = "remove";
   auto id = wa::Base64UrlDecode(credential_id_base64url);
-  if (!id) return false;
   tpm::KeyStore store(tpm_args.store);
-  return store.Remove(*id).ok();
+  std::optional<tpm::KeyRecord> record;
+  std::unique_ptr<tpm::Connection> connection;
+  if (id && tpm::PlatformAuthenticator::HasKey(tpm_args.store, *id)) {
+    auto loaded = store.Load(*id);
+    if (!loaded) return Report(err, kCommand, loaded.error());
+    record = std::move(*loaded);
+    if (record->pin_index) {
+      // Its PIN index must go with it: without the TPM, remove nothing.
+      auto opened = OpenTpm(tpm_args);
+      if (!opened) {
+        TpmError error = opened.error();
+        error.message = "the TPM is needed to delete this credential's PIN index; nothing was "
+                        "removed (" + error.message + ")";
+        return Report(err, kCommand, error);
+      }
+      connection = std::move(*opened);
+    }
+  }
+  const int code = RunRemove(file, user, credential_id_base64url, out, err);
+  if (code != kExitOk || !record) return code;
+  if (connection) {
+    tpm::TpmAuthenticator authenticator(*connection, store);
+    if (auto removed = authenticator.RemoveCredential(*id); !removed) {
+      return Report(err, kCommand, removed.error());
+    }
+    out << "deleted its TPM key and PIN index from " << tpm_args.store << "\n";
+  } else {
+    if (auto removed = store.Remove(*id); !removed) return Report(err, kCommand, removed.error());
+    out << "deleted its TPM key from " << tpm_args.store << "\n";
+  }
+  return kExitOk;
 }
 
 Verb RegisterEnroll(CLI::App& app) {
@@ -384,6 +518,9 @@ Verb RegisterEnroll(CLI::App& app) {
   c->add_option("--rp-id", args->rp_id, "RP ID (default: the origin)");
   c->add_option("--origin", args->origin, "origin (default: pam://<hostname>)");
   c->add_option("--challenge", args->challenge, "base64url challenge (default: random)");
+  c->add_option("--pin-tries", args->pin_tries,
+                 "wrong PINs before this credential's PIN blocks (3-32)")
+      ->capture_default_str();
   c->add_option("--pin-fd", args->pin_fd, "read the PIN from this descriptor");
   c->add_flag("--json", args->json, "print RegistrationResponseJSON");
   return {c, [args](const GlobalArgs& g) {

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "cli/credential_commands.h"
+#include "cli/pin_input.h"
+#include "config/options.h"
 #include "tpm/connection.h"
 #include "tpm/key_store.h"
 #include "tpm/tpm_authenticator.h"
@@ -30,6 +32,7 @@ struct EnrollArgs {
   std::string pcrs;  // "0,7"
   std::optional<std::string> rp_id, origin, challenge;
   std::optional<int> pin_fd;
+  uint32_t pin_tries = tpm::kPinTriesDefault;
   bool json = false;
 };
 int RunEnroll(const TpmArgs& tpm, const CredentialFileArgs& file, const EnrollArgs& args,
@@ -63,7 +66,22 @@ webauthn::Result<tpm::MadeAssertion, int> SignWithStoredKey(const TpmArgs& tpm,
                                                              const char* command,
                                                              std::ostream& err);
 
-// Removes the key-store file of a credential, if this machine has one.
-bool RemoveStoredKey(const TpmArgs& tpm, const std::string& credential_id_base64url);
+// `remove USER ID`: the credential line, then its key-store file and, for a
+// per-credential PIN, its PIN index in the TPM (so no NV space leaks). Needs
+// the TPM for the latter; without it nothing is removed.
+int RunRemoveWithKey(const TpmArgs& tpm, const CredentialFileArgs& file, const std::string& user,
+                     const std::string& credential_id_base64url, std::ostream& out,
+                     std::ostream& err);
+
+// The options root set in /etc/tpmauthn/tpmauthn.conf (defaults if there
+// is none; an error if it is unsafe or invalid).
+config::ConfigResult<config::Options> OptionsFromConfigFile();
+
+// A new PIN (enroll, reset-pin, change-pin): asked twice on the terminal or
+// one line from `fd`, and held to the PIN rules of tpmauthn.conf.
+PinResult ReadNewPin(std::optional<int> fd, const std::string& prompt);
+
+// Writes "tpmauthn: COMMAND: why" and returns the exit code for `error`.
+int ReportTpmError(std::ostream& err, const char* command, const tpm::TpmError& error);
 
 }  // namespace tpmauthn::cli

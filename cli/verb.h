@@ -32,6 +32,8 @@ using RegisterVerb = Verb (*)(CLI::App& app);
 Verb RegisterEnroll(CLI::App& app);      // tpm_commands.cc
 Verb RegisterAssert(CLI::App& app);      // tpm_commands.cc
 Verb RegisterStatus(CLI::App& app);      // tpm_commands.cc
+Verb RegisterResetPin(CLI::App& app);    // pin_commands.cc
+Verb RegisterChangePin(CLI::App& app);   // pin_commands.cc
 Verb RegisterRespond(CLI::App& app);     // remote_commands.cc
 Verb RegisterSsh(CLI::App& app);         // remote_commands.cc
 Verb RegisterSshAskpass(CLI::App& app);  // remote_commands.cc

@@ -49,10 +49,10 @@ echo "1. A software TPM is running (swtpm, pid $swtpm_pid):"
 t status | sed 's/^/   /'
 
 echo
-echo "2. Enroll user 'demo' with PIN 2468 (read from descriptor 3, never argv):"
+echo "2. Enroll user 'demo' with PIN 246813 (read from descriptor 3, never argv):"
 challenge=$(b64url)
 t enroll demo --label "demo laptop" --rp-id "$rp" --origin "$rp" --challenge "$challenge" \
-  --pin-fd 3 --json 3<<<"2468" > "$work/registration.json"
+  --pin-fd 3 --json 3<<<"246813" > "$work/registration.json"
 echo "   credentials file line:"
 grep -v '^#' "$work/credentials" | cut -c1-150 | sed 's/^/   /'
 python3 - "$work" "$challenge" "$rp" <<'PY'
@@ -69,7 +69,7 @@ echo
 echo "3. Log in: a fresh challenge, the TPM signs after checking the PIN:"
 challenge=$(b64url)
 t assert --rp-id "$rp" --origin "$rp" --challenge "$challenge" --user demo --pin-fd 3 \
-  3<<<"2468" > "$work/assertion.json"
+  3<<<"246813" > "$work/assertion.json"
 python3 -m json.tool "$work/assertion.json" | sed 's/^/   /'
 python3 - "$work" "$challenge" "$rp" <<'PY'
 import json, sys
@@ -95,7 +95,7 @@ pam() {
     pamtester -v tpmauthn-demo demo authenticate 2>&1 | sed 's/^/   /'
 }
 echo "   right PIN:"
-pam <<<"2468"
+pam <<<"246813"
 echo "   wrong PIN:"
 pam <<<"1357" || true
 

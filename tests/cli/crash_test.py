@@ -32,7 +32,7 @@ check = checks.check
 tpmauthn = sys.argv[1]
 kills = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 RP = "pam://crash-test"
-PIN = "1357"
+PIN = "135792"
 
 
 def b64(data):

@@ -6,8 +6,10 @@ is a separate process, as a user would run them.
 usage: tpm_cli_test.py TPMAUTHN
 """
 import base64
+import glob
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,6 +24,7 @@ check = checks.check
 
 
 tpmauthn = sys.argv[1]
+PIN, NEW_PIN, NEWER_PIN = "471130", "582914", "693028"
 
 
 
@@ -60,7 +63,7 @@ with tempfile.TemporaryDirectory() as tmp:
         challenge = b64(os.urandom(32))
         rc, out, err = run(["enroll", "alice", "--pin-fd", "3", "--json", "--label", "laptop",
                             "--rp-id", "pam://host", "--origin", "pam://host",
-                            "--challenge", challenge], pin="4711")
+                            "--challenge", challenge, "--pin-tries", "3"], pin=PIN)
         check("enroll", rc == 0, err)
         reg = json.loads(out) if rc == 0 else {}
         check("RegistrationResponseJSON members",
@@ -85,7 +88,7 @@ with tempfile.TemporaryDirectory() as tmp:
             challenge = b64(os.urandom(32))
             rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
                                 "--challenge", challenge, "--user", "alice", "--pin-fd", "3",
-                                "--json"], pin="4711")
+                                "--json"], pin=PIN)
             check(f"assert {i}", rc == 0, err)
             if rc != 0:
                 break
@@ -101,44 +104,117 @@ with tempfile.TemporaryDirectory() as tmp:
                   and v.get("userVerified") is True, p.stdout + p.stderr)
             counter = v.get("counter", counter)
 
-        rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
-                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="0000")
-        check("wrong PIN exits 1 with tries left", rc == 1 and "tries left" in err
+        def assert_pin(pin, rp="pam://host"):
+            return run(["assert", "--rp-id", rp, "--origin", rp, "--challenge",
+                        b64(os.urandom(32)), "--pin-fd", "3"], pin=pin)
+
+        def status_json():
+            rc, out, err = run(["status", "--json"])
+            return rc, (json.loads(out) if out else {})
+
+        rc, st = status_json()
+        cred = (st.get("credentials") or [{}])[0]
+        check("status shows the credential's own PIN index: 3 of 3 tries",
+              cred.get("scheme") == "pin-index" and cred.get("triesLeft") == 3
+              and cred.get("limit") == 3 and cred.get("blocked") is False, json.dumps(st))
+
+        rc, out, err = assert_pin("000000")
+        check("wrong PIN exits 1 with this credential's tries left", rc == 1
+              and "2 tries left for this credential" in err
               and err.startswith("tpmauthn: assert: ") and err.count("\n") == 1, err)
-        rc, out, err = run(["status", "--json"])
-        st = json.loads(out) if out else {}
-        check("status counts the failure", st.get("lockout", {}).get("failures") == 1
-              and st["srk"]["present"] is True and st["store"]["credentials"] == 1, out)
-        rc, out, err = run(["assert", "--rp-id", "pam://other", "--origin", "pam://other",
-                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="4711")
+        rc, st = status_json()
+        check("status counts the failure on the credential, not the TPM",
+              st.get("credentials", [{}])[0].get("triesLeft") == 2
+              and st.get("lockout", {}).get("failures") == 0
+              and st["srk"]["present"] is True and st["store"]["credentials"] == 1, json.dumps(st))
+        rc, out, err = assert_pin(PIN, rp="pam://other")
         check("no credential for another RP", rc == 2 and "no credential" in err, err)
 
-        rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
-                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="0000")
+        rc, out, err = assert_pin("000000")
         check("one try left is said in the singular", "(1 try left" in err and "tries" not in err,
               err)
         rc, out, err = run(["status"])
-        check("status says '1 try left' and '1 credential'",
-              "1 try left" in out and "1 credential" in out and "tries" not in out
-              and "credentials" not in out, out)
-        rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
-                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="0000")
-        rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
-                            "--challenge", b64(os.urandom(32)), "--pin-fd", "3"], pin="4711")
-        check("lockout exits 4", rc == 4 and "lockout" in err, f"{rc} {err}")
+        check("status says '1 try of 3 left' and '1 credential'",
+              "1 try of 3 left" in out and "1 credential" in out and "credentials" not in out, out)
+        rc, out, err = assert_pin("000000")
+        check("the last wrong PIN says the PIN is now blocked", rc == 1 and "now blocked" in err,
+              f"{rc} {err}")
+        rc, out, err = assert_pin(PIN)
+        check("a blocked PIN exits 4, even the right one", rc == 4 and "blocked" in err
+              and "reset-pin" in err, f"{rc} {err}")
+        rc, out, err = run(["status"])
+        check("status says BLOCKED", rc == 0 and "BLOCKED after 3 wrong PINs" in out, out)
+
+        rc, out, err = run(["reset-pin", "alice", "--pin-fd", "3"], pin="123456")
+        check("reset-pin refuses a simple PIN and says why", rc == 2 and "too easy" in err
+              and "123456" not in err, f"{rc} {err}")
+        rc, out, err = run(["reset-pin", "alice", "--pin-fd", "3"], pin=NEW_PIN)
+        check("reset-pin sets a new PIN", rc == 0 and "new PIN set" in out, out + err)
+        rc, out, err = assert_pin(PIN)
+        check("the old PIN is gone", rc == 1 and "wrong PIN" in err, f"{rc} {err}")
+
+        def assert_and_verify(pin, what):
+            stored = counters[-1]
+            challenge = b64(os.urandom(32))
+            rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
+                                "--challenge", challenge, "--pin-fd", "3", "--json"], pin=pin)
+            if rc != 0:
+                check(what, False, err)
+                return
+            doc = {"kind": "authentication", "expectedChallenge": challenge,
+                   "expectedOrigin": "pam://host", "expectedRPID": "pam://host",
+                   "response": json.loads(out),
+                   "credential": {"id": reg["id"], "publicKey": verdict.get("publicKey"),
+                                  "counter": stored}}
+            p = subprocess.run([tpmauthn, "verify", "-"], input=json.dumps(doc),
+                               capture_output=True, text=True)
+            v = json.loads(p.stdout) if p.stdout else {}
+            check(what, p.returncode == 0 and v.get("counter") == stored + 1,
+                  p.stdout + p.stderr)
+            counters.append(v.get("counter", stored))
+
+        counters = [counter]
+        assert_and_verify(NEW_PIN, "the new PIN signs for the same public key, counter going on")
+
+        rc, out, err = run(["change-pin", "alice", "--pin-fd", "3"], pin=f"000000\n{NEWER_PIN}")
+        check("change-pin with a wrong current PIN exits 1 and changes nothing",
+              rc == 1 and "wrong PIN" in err, f"{rc} {err}")
+        rc, out, err = run(["change-pin", "alice", "--pin-fd", "3"], pin=f"{NEW_PIN}\n{NEWER_PIN}")
+        check("change-pin with the current PIN", rc == 0 and "PIN changed" in out, out + err)
+        assert_and_verify(NEWER_PIN, "the changed PIN signs")
+
+        # Lock the TPM out with a DA-protected index of our own: a per-credential
+        # PIN is not under the TPM's lockout.
+        tcti = ["-T", f"swtpm:path={sock}"]
+        subprocess.run(["tpm2_nvdefine", *tcti, "-C", "o", "-s", "8", "-p", "secret",
+                        "-a", "ownerread|ownerwrite|authread|authwrite", "0x01500000"],
+                       check=True, capture_output=True)
+        for _ in range(4):
+            subprocess.run(["tpm2_nvread", *tcti, "-P", "wrong", "-s", "8", "0x01500000"],
+                           capture_output=True)
         rc, out, err = run(["status"])
         check("status exits 4 in lockout", rc == 4 and "LOCKED OUT" in out, out)
+        assert_and_verify(NEWER_PIN, "a per-credential PIN works while the TPM is in lockout")
 
+        def nv_indexes():
+            out = subprocess.run(["tpm2_getcap", *tcti, "handles-nv-index"], capture_output=True,
+                                 text=True, check=True).stdout
+            return set(re.findall(r"0x[0-9a-fA-F]+", out))
+
+        before = nv_indexes()
+        pin_index = json.loads(open(glob.glob(os.path.join(tmp, "keys", "*.key"))[0]).read())["pinIndex"]
         rc, out, err = run(["remove", "alice", reg.get("id", "x")])
-        check("remove deletes line and key", rc == 0 and "deleted its TPM key" in out
-              and not os.listdir(os.path.join(tmp, "keys")), out + err)
+        check("remove deletes line, key and PIN index", rc == 0
+              and "deleted its TPM key and PIN index" in out
+              and not os.listdir(os.path.join(tmp, "keys"))
+              and {int(h, 16) for h in before - nv_indexes()} == {pin_index}, (out, err, before, nv_indexes()))
     finally:
         swtpm.stop()
 
     # No TPM at all: exit 3 with one line.
     p = subprocess.run([tpmauthn, "--tcti", f"swtpm:path={tmp}/nonexistent", "--store",
                         os.path.join(tmp, "keys"), "--credentials", os.path.join(tmp, "c2"),
-                        "enroll", "bob", "--pin-fd", "0"], input="1234\n",
+                        "enroll", "bob", "--pin-fd", "0"], input=PIN + "\n",
                        capture_output=True, text=True)
     check("no TPM exits 3", p.returncode == 3 and p.stderr.startswith("tpmauthn: enroll: no TPM")
           and p.stderr.count("\n") == 1, p.stderr)

@@ -45,7 +45,7 @@ with tempfile.TemporaryDirectory() as tmp:
     swtpm = Swtpm(os.path.join(tmp, "tpm"))
     try:
         creds, keys, state = login_paths(tmp, "fault test")
-        p = enroll(tpmauthn, swtpm.tcti, keys, creds, "ft", "pam://ft", "2580")
+        p = enroll(tpmauthn, swtpm.tcti, keys, creds, "ft", "pam://ft", "258013")
         checks.check("enroll", p.returncode == 0, p.stderr)
         pamd = direct_service_dir(tmp)
         args = (f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} "
@@ -63,7 +63,7 @@ with tempfile.TemporaryDirectory() as tmp:
                     return int(line.split()[1]), p
             return None, p
 
-        rc, p = call(["2580"])
+        rc, p = call(["258013"])
         checks.check("baseline: right PIN succeeds", rc == PAM_SUCCESS, p.stdout + p.stderr)
         counter_files = glob.glob(f"{state}/*.counter")
         checks.check("baseline: the counter is stored", len(counter_files) == 1, counter_files)
@@ -78,7 +78,7 @@ with tempfile.TemporaryDirectory() as tmp:
                   f"(dd if=/dev/zero of={state}/filler bs=1k count=64 2>/dev/null || true) && "
                   f"exec \"$@\"")
         env = dict(base_env, PAM_WRAPPER_DEBUGLEVEL="3")
-        rc, p = call(["2580"], env=env, prefix=("unshare", "-m", "sh", "-c", script, "sh"))
+        rc, p = call(["258013"], env=env, prefix=("unshare", "-m", "sh", "-c", script, "sh"))
         checks.check("ENOSPC on the counter write -> PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL,
                      p.stdout + p.stderr)
         checks.check("... and the log names the failed write",
@@ -97,7 +97,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 before = counters()
                 env = pam_wrapper_env(pamd, preload=[eio_shim], TPMAUTHN_EIO_DIR=directory,
                                       TPMAUTHN_EIO_CALL=failing, PAM_WRAPPER_DEBUGLEVEL="3")
-                rc, p = call(["2580"], env=env)
+                rc, p = call(["258013"], env=env)
                 checks.check(f"{name} -> PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL,
                              p.stdout + p.stderr[-1500:])
                 checks.check(f"{name}: the log names the I/O error",
@@ -108,7 +108,7 @@ with tempfile.TemporaryDirectory() as tmp:
                              after[0] >= before[0] and after[1] >= before[1] and after[1] >= after[0],
                              (before, after))
                 checks.check(f"{name}: no partial file", no_partial_files(state, keys))
-        rc, p = call(["2580"])
+        rc, p = call(["258013"])
         checks.check("after the EIO cases a login succeeds", rc == PAM_SUCCESS, p.stdout + p.stderr)
 
         # EIO while enroll writes its key file or the credentials line.
@@ -123,7 +123,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                                              eio_shim])))
                 p = subprocess.run([tpmauthn, "--tcti", swtpm.tcti, "--store", keys, "--credentials",
                                     creds, "enroll", "ft2", "--rp-id", "pam://ft", "--origin",
-                                    "pam://ft", "--pin-fd", "0"], input="2580\n", capture_output=True,
+                                    "pam://ft", "--pin-fd", "0"], input="258013\n", capture_output=True,
                                    text=True, env=env)
                 new_keys = set(glob.glob(f"{keys}/*.key")) - key_files
                 new_line = open(creds).read() != lines
@@ -142,7 +142,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
         # A PIN typed after timeout= seconds: the challenge has expired.
         before = open(counter_files[0]).read()
-        rc, p = call(["2580"], env=dict(base_env, TPMAUTHN_TEST_ON_PROMPT="sleep 2.2",
+        rc, p = call(["258013"], env=dict(base_env, TPMAUTHN_TEST_ON_PROMPT="sleep 2.2",
                                         PAM_WRAPPER_DEBUGLEVEL="3"),
                      extra_args=" timeout=2")
         checks.check("a PIN entered after timeout=2 -> PAM_AUTH_ERR", rc == PAM_AUTH_ERR,
@@ -150,7 +150,7 @@ with tempfile.TemporaryDirectory() as tmp:
         checks.check("... and the log says the challenge expired", "timeout" in p.stderr,
                      p.stderr[-1500:])
         checks.check("... and no counter was stored for it", open(counter_files[0]).read() == before)
-        rc, p = call(["2580"], env=dict(base_env, TPMAUTHN_TEST_ON_PROMPT="sleep 0.2"),
+        rc, p = call(["258013"], env=dict(base_env, TPMAUTHN_TEST_ON_PROMPT="sleep 0.2"),
                      extra_args=" timeout=2")
         checks.check("control: a PIN entered within timeout=2 logs in", rc == PAM_SUCCESS,
                      p.stdout + p.stderr[-1500:])
@@ -163,7 +163,7 @@ with tempfile.TemporaryDirectory() as tmp:
         # The TPM disappears while the module waits for the PIN.
         env = dict(base_env, TPMAUTHN_TEST_ON_PROMPT=f"kill -9 {swtpm.process.pid}",
                    PAM_WRAPPER_DEBUGLEVEL="3")
-        rc, p = call(["2580"], env=env)
+        rc, p = call(["258013"], env=env)
         checks.check("TPM killed mid-login -> PAM_AUTHINFO_UNAVAIL (not success or ignore)",
                      rc == PAM_AUTHINFO_UNAVAIL, p.stdout + p.stderr)
         checks.check("... and the log says the TPM went away",

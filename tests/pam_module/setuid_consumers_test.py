@@ -27,7 +27,7 @@ require_root_and_tools("mount namespaces, setuid programs",
 
 USER, UID = "tpmtest", 4242
 OTHER, OTHER_UID = "tpmother", 4243
-PIN = "2580"
+PIN = "258013"
 RP = "pam://setuid-test"
 
 

@@ -33,7 +33,7 @@ require_root_and_tools("mount namespace, sshd", ("/usr/sbin/sshd", "ssh", "unsha
 
 USER, UID = "tpmssh", 4252
 OTHER = "tpmssh2"
-PIN, OTHER_PIN = "3690", "1470"
+PIN, OTHER_PIN = "369024", "147025"
 RP = "ssh-test.example"
 ORIGIN = "ssh://127.0.0.1"
 

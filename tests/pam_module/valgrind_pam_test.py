@@ -27,7 +27,7 @@ with tempfile.TemporaryDirectory() as tmp:
         os.chmod(creds, 0o644)
         p = subprocess.run([tpmauthn, "--tcti", tpm.tcti, "--store", f"{tmp}/keys", "--credentials",
                             creds, "enroll", "vg", "--rp-id", "pam://vg", "--origin", "pam://vg",
-                            "--pin-fd", "0"], input="2580\n", capture_output=True, text=True)
+                            "--pin-fd", "0"], input="258013\n", capture_output=True, text=True)
         checks.check("enroll", p.returncode == 0, p.stderr)
         os.mkdir(f"{tmp}/pam.d")
         with open(f"{tmp}/pam.d/vg", "w") as f:
@@ -37,7 +37,7 @@ with tempfile.TemporaryDirectory() as tmp:
             f.write("auth required pam_deny.so\n")
         env = dict(os.environ, LD_PRELOAD="libpam_wrapper.so", PAM_WRAPPER="1",
                    PAM_WRAPPER_SERVICE_DIR=f"{tmp}/pam.d", PAM_WRAPPER_DISABLE_DEEPBIND="1")
-        for name, pins, expected in (("right PIN", ["2580"], 0), ("wrong PIN", ["0000"], 7)):
+        for name, pins, expected in (("right PIN", ["258013"], 0), ("wrong PIN", ["0000"], 7)):
             p = subprocess.run(["valgrind", "--quiet", "--error-exitcode=9", "--leak-check=full",
                                 "--errors-for-leak-kinds=definite", runner, "vg", "vg", *pins],
                                env=env, capture_output=True, text=True, timeout=600)
