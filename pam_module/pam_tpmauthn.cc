@@ -2,10 +2,13 @@
 // relying party (relying_party.cc) decides; one function maps its decision to
 // a PAM code. No exception leaves an entry point; no path
 // but a verified assertion returns PAM_SUCCESS, and no error path returns
-// PAM_SUCCESS or PAM_IGNORE.
+// PAM_SUCCESS or PAM_IGNORE (PAM_IGNORE means only "no credential" with
+// nouserok).
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <pwd.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +18,7 @@
 
 #include "config/options.h"
 #include "config/safe_file.h"
+#include "pam_module/pin_change.h"
 #include "pam_module/relying_party.h"
 #include "tpm/platform_authenticator.h"
 #include "tpm/tss2_environment.h"
@@ -191,6 +195,25 @@ config::ConfigResult<std::optional<std::string>> LocalKeyUser(const std::string&
   return std::optional<std::string>(record->user);
 }
 
+std::optional<uid_t> UidOf(const char* user) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwnam_r(user, &entry, buffer.data(), buffer.size(), &found) != 0 || !found) {
+    return std::nullopt;
+  }
+  return found->pw_uid;
+}
+
+std::optional<std::string> RemoteUser(pam_handle_t* pamh) {
+  const char* ruser = nullptr;
+  if (pam_get_item(pamh, PAM_RUSER, reinterpret_cast<const void**>(&ruser)) != PAM_SUCCESS ||
+      !ruser) {
+    return std::nullopt;
+  }
+  return std::string(ruser);
+}
+
 int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   const std::optional<config::Options> options = ReadOptions(pamh, argc, argv);
   if (!options) return ToPamCode(Outcome::kUnavailable, false);
@@ -202,6 +225,16 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   const char* rhost = nullptr;
   pam_get_item(pamh, PAM_RHOST, reinterpret_cast<const void**>(&rhost));
   SyslogLogger log(pamh, options->debug);
+  if (!options->pin_for_others) {
+    // The PIN is not this caller's to spend (SomeoneElseAsking). Unavailable,
+    // not PAM_IGNORE: sufficient and [default=ignore] lines go on to the
+    // password as with ignore, but `required` + pam_permit stays closed.
+    if (auto why = SomeoneElseAsking(::getuid(), UidOf(user), RemoteUser(pamh), user)) {
+      log.Log(LogLevel::kNotice, std::string("not offering ") + user + "'s PIN: " + *why +
+                                     " (module option pin_for_others allows it)");
+      return ToPamCode(Outcome::kUnavailable, false);
+    }
+  }
   Conversation conversation(pamh);
   const std::string prompt = options->prompt.value_or("PIN for %s: ");
   Environment env{
@@ -226,12 +259,51 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   return code;
 }
 
+// pam_sm_chauthtok: PAM_PRELIM_CHECK only says whether there is a PIN to
+// change here; PAM_UPDATE_AUTHTOK changes it (pin_change.h).
+int ChangePinWithPam(pam_handle_t* pamh, int flags, int argc, const char** argv) {
+  const std::optional<config::Options> options = ReadOptions(pamh, argc, argv);
+  if (!options) return PAM_AUTHTOK_ERR;
+  const char* user = nullptr;
+  if (pam_get_user(pamh, &user, nullptr) != PAM_SUCCESS || !user || !*user) {
+    pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
+    return PAM_AUTHTOK_ERR;
+  }
+  SyslogLogger log(pamh, options->debug);
+  if (!options->pin_for_others) {
+    if (auto why = SomeoneElseAsking(::getuid(), UidOf(user), RemoteUser(pamh), user)) {
+      log.Log(LogLevel::kNotice, std::string("not changing ") + user + "'s PIN: " + *why);
+      return PAM_PERM_DENIED;
+    }
+  }
+  Conversation conversation(pamh);
+  const PinChangeResult result = (flags & PAM_PRELIM_CHECK)
+                                     ? CheckPinChange(*options, user)
+                                     : ChangePin(*options, user, conversation);
+  switch (result.outcome) {
+    case PinChange::kChanged:
+      if (!(flags & PAM_PRELIM_CHECK)) log.Log(LogLevel::kInfo, result.reason);
+      return PAM_SUCCESS;
+    case PinChange::kNoPin:
+      return PAM_IGNORE;  // someone else's stack line (pam_unix) changes passwords
+    case PinChange::kWrongPin:
+      log.Log(LogLevel::kNotice, "PIN not changed for " + std::string(user) + ": " + result.reason);
+      return PAM_AUTH_ERR;
+    case PinChange::kRefused:
+    case PinChange::kUnavailable:
+      break;
+  }
+  log.Log(LogLevel::kNotice, "PIN not changed for " + std::string(user) + ": " + result.reason);
+  return PAM_AUTHTOK_ERR;
+}
+
 }  // namespace tpmauthn::pam
 
 // Everything is built with -fvisibility=hidden; only these four are exported
 // (and the version script keeps it that way). <security/pam_modules.h>
 // declares them without noexcept, so the definitions cannot add it; instead
-// pam_sm_authenticate catches everything and the others cannot throw.
+// pam_sm_authenticate and pam_sm_chauthtok catch everything and the others
+// cannot throw.
 #define TPMAUTHN_PAM_EXPORT extern "C" __attribute__((visibility("default")))
 
 extern "C" {
@@ -258,8 +330,16 @@ TPMAUTHN_PAM_EXPORT int pam_sm_acct_mgmt(pam_handle_t*, int, int, const char**) 
   return PAM_IGNORE;
 }
 
-TPMAUTHN_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t*, int, int, const char**) {
-  return PAM_IGNORE;
+TPMAUTHN_PAM_EXPORT int pam_sm_chauthtok(pam_handle_t* pamh, int flags, int argc,
+                                         const char** argv) {
+  try {
+    return tpmauthn::pam::ChangePinWithPam(pamh, flags, argc, argv);
+  } catch (const std::exception& e) {
+    pam_syslog(pamh, LOG_ERR, "internal error: %s", e.what());
+  } catch (...) {
+    pam_syslog(pamh, LOG_ERR, "internal error");
+  }
+  return PAM_AUTHTOK_ERR;
 }
 
 }  // extern "C"

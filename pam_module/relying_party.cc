@@ -316,4 +316,15 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   return Decide(Outcome::kMaxTries, "too many wrong PINs");
 }
 
+std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> user_uid,
+                                             const std::optional<std::string>& ruser,
+                                             const std::string& user) {
+  if (ruser && !ruser->empty() && *ruser != user) {
+    return "PAM_RUSER is " + *ruser + ", not " + user;
+  }
+  if (real_uid == 0 || (user_uid && real_uid == *user_uid)) return std::nullopt;
+  return "the caller's real uid " + std::to_string(real_uid) + " is neither root's nor " + user +
+         "'s";
+}
+
 }  // namespace tpmauthn::pam

@@ -4,6 +4,8 @@
 // here; pam_tpmauthn.cc supplies the conversation, the log and the TPM.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -148,5 +150,17 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
                       CredentialSource& source);
 // With the credentials files as the source.
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env);
+
+// Who may spend a credential's PIN tries (a blocked PIN stays blocked until
+// an administrator resets it): the user, or a root caller such as a greeter
+// or console login, with someone at the keyboard. Not someone else who runs
+// a setuid program to authenticate as the user (`su bob` by alice, polkit's
+// agent helper asked for another admin): the real uid is neither 0 nor the
+// user's, or PAM_RUSER names another user. nullopt: the PIN may be offered;
+// else why not (for the log), and the module answers PAM_AUTHINFO_UNAVAIL so
+// the stack's password line goes on. The module's pin_for_others skips this.
+std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> user_uid,
+                                             const std::optional<std::string>& ruser,
+                                             const std::string& user);
 
 }  // namespace tpmauthn::pam

@@ -126,6 +126,15 @@ struct Rig {
     return name;
   }
 
+  // A service whose password stack is the module (pam_sm_chauthtok).
+  std::string PasswordService(const std::string& extra) const {
+    static int serial = 0;
+    std::string name = "tpmauthn-passwd-" + std::to_string(++serial);
+    std::ofstream out(services + "/" + name);
+    out << "password required " << module << " " << Args(extra) << "\n";
+    return name;
+  }
+
   size_t LeftoverHandles() {
     auto connection = tpm::Connection::Open(swtpm.tcti());
     size_t total = 0;
@@ -156,6 +165,14 @@ Run Authenticate(const Rig& rig, const std::string& service, const std::string& 
                  std::vector<std::string> pins) {
   std::vector<std::string> args = {rig.runner, service, user};
   args.insert(args.end(), pins.begin(), pins.end());
+  return Spawn(rig, std::move(args));
+}
+
+// pam_chauthtok for `user`, answering echo-off prompts with `answers`.
+Run ChangeAuthToken(const Rig& rig, const std::string& service, const std::string& user,
+                    std::vector<std::string> answers) {
+  std::vector<std::string> args = {rig.runner, "--chauthtok", service, user};
+  args.insert(args.end(), answers.begin(), answers.end());
   return Spawn(rig, std::move(args));
 }
 
@@ -435,4 +452,34 @@ BOOST_AUTO_TEST_CASE(the_module_exports_only_pam_sm_functions) {
   BOOST_TEST(defined == (std::vector<std::string>{"pam_sm_acct_mgmt", "pam_sm_authenticate",
                                                   "pam_sm_chauthtok", "pam_sm_setcred"}),
              boost::test_tools::per_element());
+}
+
+// passwd's path: pam_sm_chauthtok changes the PIN after the TPM checked the
+// current one; the credential (and its line) stay the same.
+BOOST_AUTO_TEST_CASE(chauthtok_changes_the_pin_after_the_tpm_checked_the_current_one) {
+  Rig rig;
+  rig.Enroll("alice", "471130", true, Rig::Scheme::kPinIndex, 5);
+  const std::string passwd = rig.PasswordService("");
+  Run wrong = ChangeAuthToken(rig, passwd, "alice", {"000000", "582914", "582914"});
+  BOOST_TEST(wrong.result == PAM_AUTH_ERR);
+  BOOST_TEST_REQUIRE(!wrong.errors.empty());
+  BOOST_TEST(wrong.errors[0] == "Wrong PIN. 4 tries left.");
+  Run differ = ChangeAuthToken(rig, passwd, "alice", {"471130", "582914", "582915"});
+  BOOST_TEST(differ.result == PAM_AUTHTOK_ERR);
+  BOOST_TEST_REQUIRE(!differ.errors.empty());
+  BOOST_TEST(differ.errors[0] == "The PINs do not match.");
+  Run simple = ChangeAuthToken(rig, passwd, "alice", {"471130", "123456", "123456"});
+  BOOST_TEST(simple.result == PAM_AUTHTOK_ERR);
+  BOOST_TEST_REQUIRE(!simple.errors.empty());
+  BOOST_TEST(simple.errors[0].find("too easy") != std::string::npos);
+  BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"471130"}).result == PAM_SUCCESS);
+
+  Run changed = ChangeAuthToken(rig, passwd, "alice", {"471130", "582914", "582914"});
+  BOOST_TEST(changed.result == PAM_SUCCESS);
+  BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"471130"}).result == PAM_AUTH_ERR);
+  BOOST_TEST(Authenticate(rig, rig.Service(""), "alice", {"582914"}).result == PAM_SUCCESS);
+  // No PIN credential: not this module's business; pam_unix's line goes on.
+  BOOST_TEST(CallModule(rig, rig.Args(""), "mallory", {}).result == PAM_USER_UNKNOWN);
+  BOOST_TEST(ChangeAuthToken(rig, passwd, "mallory", {}).result != PAM_SUCCESS);
+  BOOST_TEST(rig.LeftoverHandles() == 0u);
 }

@@ -4,6 +4,8 @@
 //
 //   pamtest_runner SERVICE USER [PIN...]
 //       pam_authenticate through libpamtest (the whole stack's result)
+//   pamtest_runner --chauthtok SERVICE USER [PIN...]
+//       pam_chauthtok through libpamtest (echo-off prompts answered in order)
 //   pamtest_runner --threads N SERVICE USER PIN
 //       N pam_authenticate calls at once, one thread each; "result N" per call
 //   pamtest_runner --direct MODULE "ARGS" USER [PIN...]
@@ -223,6 +225,12 @@ int main(int argc, char** argv) {
   }
   Script script;
   int rc;
+  enum pamtest_ops op = PAMTEST_AUTHENTICATE;
+  if (argc >= 2 && std::strcmp(argv[1], "--chauthtok") == 0) {
+    op = PAMTEST_CHAUTHTOK;
+    --argc;
+    ++argv;
+  }
   if (argc >= 5 && std::strcmp(argv[1], "--direct") == 0) {
     script.pins.assign(argv + 5, argv + argc);
     rc = Direct(argv[2], argv[3], argv[4], script);
@@ -236,7 +244,7 @@ int main(int argc, char** argv) {
     conv.in_echo_off = pins.data();
     conv.out_err = errors.data();
     conv.out_info = infos.data();
-    pam_testcase tests[] = {pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS)};
+    pam_testcase tests[] = {pam_test(op, PAM_SUCCESS)};
     run_pamtest(argv[1], argv[2], &conv, tests, nullptr);
     rc = tests[0].op_rv;
     for (char* e : errors) {

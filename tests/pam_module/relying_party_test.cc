@@ -237,5 +237,23 @@ BOOST_FIXTURE_TEST_CASE(step_map_authenticator_error, Fixture) {
              static_cast<int>(Outcome::kUnavailable));
 }
 
+// Who may spend a user's PIN tries (issue 23 §5).
+BOOST_AUTO_TEST_CASE(only_the_user_or_root_may_spend_the_pin) {
+  const std::optional<uid_t> bob = 1001;
+  // sudo run by bob for bob; a locker running as bob; login and greeters (root).
+  BOOST_TEST(!pam::SomeoneElseAsking(1001, bob, std::string("bob"), "bob").has_value());
+  BOOST_TEST(!pam::SomeoneElseAsking(1001, bob, std::nullopt, "bob").has_value());
+  BOOST_TEST(!pam::SomeoneElseAsking(0, bob, std::nullopt, "bob").has_value());
+  BOOST_TEST(!pam::SomeoneElseAsking(0, bob, std::string(""), "bob").has_value());
+  // `su bob` by alice (real uid hers, PAM_RUSER alice); a root caller that
+  // says another user asks; a user the system does not know.
+  auto su = pam::SomeoneElseAsking(1000, bob, std::string("alice"), "bob");
+  BOOST_TEST_REQUIRE(su.has_value());
+  BOOST_TEST(su->find("PAM_RUSER is alice") != std::string::npos);
+  BOOST_TEST(pam::SomeoneElseAsking(0, bob, std::string("alice"), "bob").has_value());
+  BOOST_TEST(pam::SomeoneElseAsking(1000, bob, std::nullopt, "bob").has_value());
+  BOOST_TEST(pam::SomeoneElseAsking(1000, std::nullopt, std::nullopt, "ghost").has_value());
+}
+
 }  // namespace
 }  // namespace tpmauthn

@@ -9,6 +9,7 @@ swtpm runs on a unix socket in a temporary directory and is stopped by PID.
 
 usage: setuid_consumers_test.py TPMAUTHN PAM_MODULE     (as root; exit 77 = skipped)
 """
+import json
 import os
 import subprocess
 import sys
@@ -91,13 +92,35 @@ with tempfile.TemporaryDirectory() as tmp:
         check("sudo with an empty PIN is refused", rc != 0 and out.strip() != "0",
               f"rc={rc} out={out!r}")
 
-        # su: another unprivileged user becomes the test user with the test user's PIN.
+        # su: another unprivileged user asks to become the test user. By default the
+        # test user's PIN is not offered to them (a blocked PIN stays blocked until
+        # reset, so only its owner may spend its tries): the module returns
+        # PAM_AUTHINFO_UNAVAIL and the stack's password line asks instead.
+        def tries_left():
+            p = subprocess.run(base + ["status", "--json"], capture_output=True, text=True)
+            return [c.get("triesLeft") for c in json.loads(p.stdout).get("credentials", [])]
+
+        write_stack(os.path.join(tmp, "pam.d"), "su",
+                    f"auth [success=done default=ignore] {module} {args} max_tries=1\n"
+                    "auth required pam_unix.so")
         as_other = f"setpriv --reuid={OTHER_UID} --regid={OTHER_UID} --clear-groups"
+        before = tries_left()
+        screen = run_in_pty(tmp, f"{as_other} su {USER} -c 'echo SU-UID=$(id -u)'",
+                            [("Password", "not-the-pin"), ("PIN for", "999999")])
+        check("su by another user: the PIN is not offered, the password is asked",
+              "PIN for" not in screen and "Password" in screen and f"SU-UID={UID}" not in screen,
+              screen)
+        check("... and the test user's PIN tries are untouched", tries_left() == before,
+              (before, tries_left()))
+        # With pin_for_others the module offers the PIN to them as well.
+        write_stack(os.path.join(tmp, "pam.d"), "su",
+                    f"auth required {module} {args} max_tries=1 pin_for_others")
         screen = run_in_pty(tmp, f"{as_other} su {USER} -c 'echo SU-UID=$(id -u)'",
                             [("PIN for", PIN)])
-        check("su with the right PIN gives a shell as the user", f"SU-UID={UID}" in screen, screen)
+        check("su with pin_for_others and the right PIN gives a shell as the user",
+              f"SU-UID={UID}" in screen, screen)
         screen = run_in_pty(tmp, f"{as_other} su {USER} -c 'echo SU-UID=$(id -u)'",
-                            [("PIN for", "9999")])
+                            [("PIN for", "999999")])
         check("su with a wrong PIN is refused", f"SU-UID={UID}" not in screen
               and ("exhausted maximum number of retries" in screen or "failure" in screen.lower()),
               screen)
