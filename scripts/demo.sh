@@ -109,6 +109,7 @@ set -e
 sed 's/^/   /' "$work/wrong.txt"
 echo "   (exit status $rc)"
 [ "$rc" -eq 1 ]
-t status | grep Lockout | sed 's/^/   /'
+echo "   The wrong PIN counted against this credential's own PIN index, not the TPM's lockout:"
+t status | grep -E "^(Lockout|PIN)" | sed 's/^/   /'
 echo
 echo "Demo complete; swtpm stopped and $work removed."

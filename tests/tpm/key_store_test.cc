@@ -52,3 +52,40 @@ BOOST_AUTO_TEST_CASE(mistyped_members_are_errors_not_exceptions) {
   BOOST_TEST(!tpm::ParseKeyRecord("", "k.key").ok());
   BOOST_TEST(!tpm::ParseKeyRecord("[1,2]", "k.key").ok());
 }
+
+// Version 2: a credential with its own PIN index; version 1 stays readable.
+BOOST_AUTO_TEST_CASE(version_2_records_the_pin_index) {
+  auto record = tpm::ParseKeyRecord(Fixture("valid-v2.key"), "valid-v2.key");
+  BOOST_REQUIRE_MESSAGE(record.ok(), (record.ok() ? std::string() : record.error().message));
+  BOOST_TEST(record->pin_index == 0x0137ee57u);
+  BOOST_TEST(record->pin_index_name.size() == 34u);
+  BOOST_TEST(record->pin_tries == 8u);
+  auto again = tpm::ParseKeyRecord(tpm::SerializeKeyRecord(*record), "again");
+  BOOST_TEST_REQUIRE(again.ok());
+  BOOST_TEST(tpm::SerializeKeyRecord(*again) == tpm::SerializeKeyRecord(*record));
+  BOOST_TEST(tpm::ParseKeyRecord(Fixture("valid.key"), "v1")->pin_index == 0u);
+
+  nlohmann::json valid = nlohmann::json::parse(Fixture("valid-v2.key"));
+  auto refused = [](nlohmann::json doc, const std::string& why) {
+    auto parsed = tpm::ParseKeyRecord(doc.dump(), "k");
+    BOOST_TEST_CONTEXT(why) {
+      BOOST_TEST_REQUIRE(!parsed.ok());
+      BOOST_TEST(parsed.error().message.find(why) != std::string::npos, parsed.error().message);
+    }
+  };
+  nlohmann::json doc = valid;
+  doc["pinIndex"] = 0x01000000;  // outside tpmauthn's range
+  refused(doc, "pinIndex");
+  doc = valid;
+  doc.erase("pinIndexName");
+  refused(doc, "pinIndexName");
+  doc = valid;
+  doc["pinTries"] = 2;
+  refused(doc, "pinTries");
+  doc = valid;
+  doc["uv"] = "none";
+  refused(doc, "version 2 is for PIN credentials");
+  doc = valid;
+  doc["version"] = 1;  // a v1 file may not carry the v2 members
+  refused(doc, "version 1");
+}
