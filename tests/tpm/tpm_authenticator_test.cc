@@ -597,3 +597,41 @@ BOOST_AUTO_TEST_CASE(pin_status_says_which_scheme) {
   BOOST_TEST_REQUIRE(!reset.ok());
   BOOST_TEST(reset.error().message.find("predates") != std::string::npos);
 }
+
+// A TPM whose NV is full: enroll says so and leaves no key behind.
+BOOST_AUTO_TEST_CASE(a_full_tpm_refuses_enrollment_cleanly) {
+  Rig rig;
+  ESYS_CONTEXT* esys = rig.connection->esys();
+  TSS2_RC rc = TSS2_RC_SUCCESS;
+  int defined = 0;
+  // Large indexes first, then ever smaller ones, until not even 8 bytes fit.
+  for (UINT16 size : {UINT16{1024}, UINT16{64}, UINT16{8}}) {
+    for (int i = 0; i < 4000; ++i) {
+      TPM2B_NV_PUBLIC filler{};
+      filler.nvPublic.nvIndex = 0x01500000 + static_cast<TPM2_HANDLE>(defined);
+      filler.nvPublic.nameAlg = TPM2_ALG_SHA256;
+      filler.nvPublic.attributes = TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD;
+      filler.nvPublic.dataSize = size;
+      TPM2B_AUTH empty{};
+      ESYS_TR handle = ESYS_TR_NONE;
+      rc = Esys_NV_DefineSpace(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                               ESYS_TR_NONE, &empty, &filler, &handle);
+      if (rc != TSS2_RC_SUCCESS) break;
+      Esys_TR_Close(esys, &handle);
+      ++defined;
+    }
+  }
+  BOOST_TEST_MESSAGE("NV indexes defined until the TPM was full: " << defined);
+  BOOST_TEST_REQUIRE(tpm::BaseRc(rc) == TPM2_RC_NV_SPACE);
+  const auto before = NvIndexes(rig);
+  try {
+    rig.Enroll("246813");
+    BOOST_FAIL("enrolled on a full TPM");
+  } catch (const std::runtime_error& e) {
+    BOOST_TEST(std::string(e.what()).find("no NV space left for another PIN index") !=
+               std::string::npos, e.what());
+  }
+  auto records = rig.store.List();
+  BOOST_TEST((!records.ok() || records->empty()));
+  BOOST_TEST(NvIndexes(rig) == before);
+}
