@@ -67,46 +67,33 @@ std::string LabelOf(const tpm::KeyRecord& record) {
   return record.label.empty() ? record.user : record.label;
 }
 
-int RunResetPin(const TpmArgs& tpm_args, const PinCommandArgs& args, std::ostream& out,
-                std::ostream& err) {
-  const char* kCommand = "reset-pin";
-  auto record = Choose(tpm_args, args, kCommand, err);
+// reset-pin (`change` false: only the new PIN) or change-pin (the current
+// PIN first; with --pin-fd the current PIN on the first line, the new one on
+// the second).
+int RunPinCommand(const TpmArgs& tpm_args, const PinCommandArgs& args, bool change,
+                  std::ostream& out, std::ostream& err) {
+  const char* command = change ? "change-pin" : "reset-pin";
+  auto record = Choose(tpm_args, args, command, err);
   if (!record) return record.error();
   auto connection = OpenTpm(tpm_args);
-  if (!connection) return ReportTpmError(err, kCommand, connection.error());
-  auto read = ReadNewPin(args.pin_fd, "New PIN for " + LabelOf(*record) + ": ");
-  if (!read.ok) return Usage(err, kCommand, read.error);
-  tpm::KeyStore store(tpm_args.store);
-  tpm::TpmAuthenticator authenticator(**connection, store);
-  auto reset = authenticator.ResetPin(record->credential_id, read.pin);
-  read.pin.Wipe();
-  if (!reset) return ReportTpmError(err, kCommand, reset.error());
-  out << "new PIN set for " << args.user << "'s credential "
-      << wa::Base64UrlEncode(record->credential_id) << " (" << LabelOf(*record) << "); "
-      << config::CountOf(record->pin_tries, "wrong PIN", "wrong PINs") << " block it\n";
-  return kExitOk;
-}
-
-int RunChangePin(const TpmArgs& tpm_args, const PinCommandArgs& args, std::ostream& out,
-                 std::ostream& err) {
-  const char* kCommand = "change-pin";
-  auto record = Choose(tpm_args, args, kCommand, err);
-  if (!record) return record.error();
-  auto connection = OpenTpm(tpm_args);
-  if (!connection) return ReportTpmError(err, kCommand, connection.error());
-  // With --pin-fd: the current PIN on the first line, the new one on the second.
-  auto current = ReadPin(args.pin_fd, "Current PIN for " + LabelOf(*record) + ": ", false, false);
-  if (!current.ok) return Usage(err, kCommand, current.error);
+  if (!connection) return ReportTpmError(err, command, connection.error());
+  PinResult current;
+  if (change) {
+    current = ReadPin(args.pin_fd, "Current PIN for " + LabelOf(*record) + ": ", false, false);
+    if (!current.ok) return Usage(err, command, current.error);
+  }
   auto fresh = ReadNewPin(args.pin_fd, "New PIN for " + LabelOf(*record) + ": ");
-  if (!fresh.ok) return Usage(err, kCommand, fresh.error);
+  if (!fresh.ok) return Usage(err, command, fresh.error);
   tpm::KeyStore store(tpm_args.store);
   tpm::TpmAuthenticator authenticator(**connection, store);
-  auto changed = authenticator.ChangePin(record->credential_id, current.pin, fresh.pin);
+  auto done = change ? authenticator.ChangePin(record->credential_id, current.pin, fresh.pin)
+                     : authenticator.ResetPin(record->credential_id, fresh.pin);
   current.pin.Wipe();
   fresh.pin.Wipe();
-  if (!changed) return ReportTpmError(err, kCommand, changed.error());
-  out << "PIN changed for " << args.user << "'s credential "
-      << wa::Base64UrlEncode(record->credential_id) << " (" << LabelOf(*record) << ")\n";
+  if (!done) return ReportTpmError(err, command, done.error());
+  out << (change ? "PIN changed for " : "new PIN set for ") << args.user << "'s credential "
+      << wa::Base64UrlEncode(record->credential_id) << " (" << LabelOf(*record) << "); "
+      << config::CountOf(record->pin_tries, "wrong PIN", "wrong PINs") << " in a row block it\n";
   return kExitOk;
 }
 
@@ -128,7 +115,7 @@ Verb RegisterResetPin(CLI::App& app) {
                               "Set a new PIN for USER's credential, blocked or forgotten (root)",
                               args, "read the new PIN from this descriptor");
   return {c, [args](const GlobalArgs& g) {
-            return RunResetPin(g.tpm, *args, std::cout, std::cerr);
+            return RunPinCommand(g.tpm, *args, false, std::cout, std::cerr);
           }};
 }
 
@@ -138,7 +125,7 @@ Verb RegisterChangePin(CLI::App& app) {
                               "Change USER's PIN after the TPM has checked the current one",
                               args, "read the current PIN, then the new one, from this descriptor");
   return {c, [args](const GlobalArgs& g) {
-            return RunChangePin(g.tpm, *args, std::cout, std::cerr);
+            return RunPinCommand(g.tpm, *args, true, std::cout, std::cerr);
           }};
 }
 

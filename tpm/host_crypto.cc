@@ -122,6 +122,18 @@ bool PadInto(const TPM2B_ECC_PARAMETER& coordinate, size_t field, uint8_t* out) 
   return true;
 }
 
+// A public key of `type` ("EC", "RSA") from the parameters in `bld`.
+EvpPkeyPtr PublicKeyFrom(const char* type, OSSL_PARAM_BLD* bld) {
+  OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld));
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
+    return nullptr;
+  }
+  return EvpPkeyPtr(raw);
+}
+
 EvpPkeyPtr EcPublicKey(const Curve& curve, const uint8_t* point, size_t size) {
   OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
@@ -129,15 +141,8 @@ EvpPkeyPtr EcPublicKey(const Curve& curve, const uint8_t* point, size_t size) {
       !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point, size)) {
     return nullptr;
   }
-  OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* raw = nullptr;
   // fromdata decodes the point with EC_POINT_oct2point: off-curve is refused.
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return nullptr;
-  }
-  return EvpPkeyPtr(raw);
+  return PublicKeyFrom("EC", bld.get());
 }
 
 }  // namespace
@@ -298,14 +303,8 @@ TSS2_RC RsaOaepEncrypt(const TPM2B_PUBLIC& key, const uint8_t* in, size_t in_siz
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get())) {
     return TSS2_ESYS_RC_MEMORY;
   }
-  OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  EvpPkeyCtxPtr from(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* raw = nullptr;
-  if (!params || !from || EVP_PKEY_fromdata_init(from.get()) <= 0 ||
-      EVP_PKEY_fromdata(from.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return TSS2_ESYS_RC_BAD_VALUE;
-  }
-  EvpPkeyPtr rsa(raw);
+  EvpPkeyPtr rsa = PublicKeyFrom("RSA", bld.get());
+  if (!rsa) return TSS2_ESYS_RC_BAD_VALUE;
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, rsa.get(), nullptr));
   if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||

@@ -126,6 +126,30 @@ TpmResult<PinIndex> DefineAt(ESYS_CONTEXT* esys, ESYS_TR owner_session, const TP
   return PinIndex{handle, std::move(*name)};
 }
 
+// Runs `command` (one TPM command that authorizes `index` in the session it
+// is given) with `auth` for the index, in a fresh HMAC session salted to the
+// SRK that the command ends. A wrong PIN is kWrongPin (from FromRc), a
+// blocked one kPinBlocked.
+template <typename Command>
+TpmResult<void> WithPin(ESYS_CONTEXT* esys, const Srk& srk, ESYS_TR index, const TPM2B_AUTH& auth,
+                        const char* operation, Command&& command) {
+  auto session = StartSaltedSession(esys, srk);
+  if (!session) return session.error();
+  TSS2_RC rc = Esys_TR_SetAuth(esys, index, &auth);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
+  rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  if (rc == TSS2_RC_SUCCESS) rc = command(session->get());
+  const TPM2B_AUTH empty{};
+  Esys_TR_SetAuth(esys, index, &empty);  // ESAPI keeps no copy of the PIN's authValue
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, operation);
+    if (BaseRc(rc) == TPM2_RC_AUTH_UNAVAILABLE) error.kind = TpmErrorKind::kPinBlocked;
+    return error;
+  }
+  session->Forget();  // closed by the TPM with the command (continueSession clear)
+  return {};
+}
+
 }  // namespace
 
 // bind is ESYS_TR_RH_NULL, not ESYS_TR_NONE: ESAPI (3.2.1 and 4.1.3,
@@ -252,25 +276,13 @@ TpmResult<void> UndefinePinIndex(ESYS_CONTEXT* esys, ESYS_TR index) {
 
 TpmResult<void> ProvePin(ESYS_CONTEXT* esys, const Srk& srk, ESYS_TR index,
                          const TPM2B_AUTH& auth) {
-  auto session = StartSaltedSession(esys, srk);
-  if (!session) return session.error();
-  TSS2_RC rc = Esys_TR_SetAuth(esys, index, &auth);
-  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
-  rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
-  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
-  TPM2B_MAX_NV_BUFFER* data = nullptr;
-  rc = Esys_NV_Read(esys, index, index, session->get(), ESYS_TR_NONE, ESYS_TR_NONE,
-                    sizeof(UINT32) * 2, 0, &data);
-  Esys_Free(data);
-  const TPM2B_AUTH empty{};
-  Esys_TR_SetAuth(esys, index, &empty);
-  if (rc != TSS2_RC_SUCCESS) {
-    TpmError error = FromRc(rc, "Esys_NV_Read(PIN)");
-    if (BaseRc(rc) == TPM2_RC_AUTH_UNAVAILABLE) error.kind = TpmErrorKind::kPinBlocked;
-    return error;
-  }
-  session->Forget();
-  return {};
+  return WithPin(esys, srk, index, auth, "Esys_NV_Read(PIN)", [&](ESYS_TR session) {
+    TPM2B_MAX_NV_BUFFER* data = nullptr;
+    const TSS2_RC rc = Esys_NV_Read(esys, index, index, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                                    sizeof(UINT32) * 2, 0, &data);
+    Esys_Free(data);
+    return rc;
+  });
 }
 
 TPM2B_DIGEST PolicySecretDigest(const TPM2B_DIGEST& previous, webauthn::ByteView name) {
@@ -281,30 +293,19 @@ TPM2B_DIGEST PolicySecretDigest(const TPM2B_DIGEST& previous, webauthn::ByteView
 
 TpmResult<void> PolicySecretWithPin(ESYS_CONTEXT* esys, const Srk& srk, ESYS_TR index,
                                     const TPM2B_AUTH& auth, ESYS_TR policy_session) {
-  auto session = StartSaltedSession(esys, srk);
-  if (!session) return session.error();
-  TSS2_RC rc = Esys_TR_SetAuth(esys, index, &auth);
-  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
-  rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
-  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
-  TPM2B_NONCE no_nonce{};
-  TPM2B_DIGEST no_cp_hash{};
-  TPM2B_NONCE no_policy_ref{};
-  TPM2B_TIMEOUT* timeout = nullptr;
-  TPMT_TK_AUTH* ticket = nullptr;
-  rc = Esys_PolicySecret(esys, index, policy_session, session->get(), ESYS_TR_NONE, ESYS_TR_NONE,
-                         &no_nonce, &no_cp_hash, &no_policy_ref, 0, &timeout, &ticket);
-  Esys_Free(timeout);
-  Esys_Free(ticket);
-  const TPM2B_AUTH empty{};
-  Esys_TR_SetAuth(esys, index, &empty);
-  if (rc != TSS2_RC_SUCCESS) {
-    TpmError error = FromRc(rc, "Esys_PolicySecret");
-    if (BaseRc(rc) == TPM2_RC_AUTH_UNAVAILABLE) error.kind = TpmErrorKind::kPinBlocked;
-    return error;
-  }
-  session->Forget();
-  return {};
+  return WithPin(esys, srk, index, auth, "Esys_PolicySecret", [&](ESYS_TR session) {
+    TPM2B_NONCE no_nonce{};
+    TPM2B_DIGEST no_cp_hash{};
+    TPM2B_NONCE no_policy_ref{};
+    TPM2B_TIMEOUT* timeout = nullptr;
+    TPMT_TK_AUTH* ticket = nullptr;
+    const TSS2_RC rc =
+        Esys_PolicySecret(esys, index, policy_session, session, ESYS_TR_NONE, ESYS_TR_NONE,
+                          &no_nonce, &no_cp_hash, &no_policy_ref, 0, &timeout, &ticket);
+    Esys_Free(timeout);
+    Esys_Free(ticket);
+    return rc;
+  });
 }
 
 }  // namespace tpmauthn::tpm
