@@ -135,7 +135,14 @@ TpmResult<std::unique_ptr<Connection>> Connection::Open(const config::TctiConfig
     error.kind = TpmErrorKind::kUnavailable;
     return error;
   }
-  rc = host_crypto::Install(c->esys_, &c->host_crypto_);
+  if constexpr (host_crypto::kHookAvailable) {
+    c->host_algorithms_ = host_crypto::Algorithms::Fetch();
+    if (!c->host_algorithms_) {
+      return TpmFail(TpmErrorKind::kUnavailable,
+                     "OpenSSL cannot provide the hashes and ciphers ESAPI needs");
+    }
+    rc = host_crypto::Install(c->esys_, *c->host_algorithms_, &c->host_crypto_);
+  }
   if (rc != TSS2_RC_SUCCESS) {
     TpmError error = FromRc(rc, "Esys_SetCryptoCallbacks");
     error.kind = TpmErrorKind::kUnavailable;

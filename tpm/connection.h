@@ -15,6 +15,7 @@
 #include <string>
 
 #include "config/tcti.h"
+#include "tpm/host_crypto.h"
 #include "tpm/tpm_error.h"
 
 namespace tpmauthn::tpm {
@@ -48,6 +49,8 @@ class Connection {
   bool tcti_from_loader_ = false;  // finalized by Tss2_TctiLdr_Finalize, else by us
   struct Counter;
   std::unique_ptr<Counter> counter_;
+  // Declared before esys_: destroyed after ~Connection finalized it.
+  std::unique_ptr<host_crypto::Algorithms> host_algorithms_;
   ESYS_CONTEXT* esys_ = nullptr;
   bool host_crypto_ = false;
   std::string tcti_conf_;

@@ -39,15 +39,6 @@ namespace {
 using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, OpenSslDeleter<EVP_MAC_CTX_free>>;
 using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, OpenSslDeleter<EVP_CIPHER_CTX_free>>;
 
-// One hash the TPM names: OpenSSL's name, the digest fetched once, and an
-// HMAC context with that digest set, duplicated for each HMAC.
-struct Hash {
-  TPM2_ALG_ID alg;
-  const char* name;
-  EVP_MD* md;
-  EVP_MAC_CTX* hmac_template;
-};
-
 EVP_MAC_CTX* HmacTemplate(EVP_MAC* hmac, const char* digest_name) {
   if (!hmac) return nullptr;
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac);
@@ -62,40 +53,13 @@ EVP_MAC_CTX* HmacTemplate(EVP_MAC* hmac, const char* digest_name) {
   return ctx;
 }
 
-// Fetched on first use and kept for the life of the process (OpenSSL's own
-// store holds them too; freeing them at exit would race its cleanup).
-const std::array<Hash, 4>& Hashes() {
-  static const std::array<Hash, 4> hashes = [] {
-    EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    std::array<Hash, 4> all{{{TPM2_ALG_SHA1, "SHA1", nullptr, nullptr},
-                             {TPM2_ALG_SHA256, "SHA256", nullptr, nullptr},
-                             {TPM2_ALG_SHA384, "SHA384", nullptr, nullptr},
-                             {TPM2_ALG_SHA512, "SHA512", nullptr, nullptr}}};
-    for (Hash& h : all) {
-      h.md = EVP_MD_fetch(nullptr, h.name, nullptr);
-      h.hmac_template = HmacTemplate(hmac, h.name);
-    }
-    EVP_MAC_free(hmac);  // each template holds its own reference
-    return all;
-  }();
-  return hashes;
-}
-
-const Hash* FindHash(TPM2_ALG_ID alg) {
-  for (const Hash& h : Hashes()) {
-    if (h.alg == alg) return h.md ? &h : nullptr;
-  }
-  return nullptr;
-}
-
-const EVP_CIPHER* AesCfbCipher(uint16_t key_bits) {
-  static EVP_CIPHER* const aes128 = EVP_CIPHER_fetch(nullptr, "AES-128-CFB", nullptr);
-  static EVP_CIPHER* const aes192 = EVP_CIPHER_fetch(nullptr, "AES-192-CFB", nullptr);
-  static EVP_CIPHER* const aes256 = EVP_CIPHER_fetch(nullptr, "AES-256-CFB", nullptr);
-  switch (key_bits) {
-    case 128: return aes128;
-    case 192: return aes192;
-    case 256: return aes256;
+// OpenSSL's name for a TPM hash (nullptr: not one this file supports).
+const char* HashName(TPM2_ALG_ID alg) {
+  switch (alg) {
+    case TPM2_ALG_SHA1: return "SHA1";
+    case TPM2_ALG_SHA256: return "SHA256";
+    case TPM2_ALG_SHA384: return "SHA384";
+    case TPM2_ALG_SHA512: return "SHA512";
     default: return nullptr;
   }
 }
@@ -147,9 +111,59 @@ EvpPkeyPtr EcPublicKey(const Curve& curve, const uint8_t* point, size_t size) {
 
 }  // namespace
 
-TSS2_RC HashStart(Digest** digest, TPM2_ALG_ID hash_alg) {
+std::unique_ptr<Algorithms> Algorithms::Fetch() {
+  std::unique_ptr<Algorithms> out(new (std::nothrow) Algorithms);
+  if (!out) return nullptr;
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  const TPM2_ALG_ID algs[] = {TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512};
+  for (size_t i = 0; i < out->hashes_.size(); ++i) {
+    Hash& h = out->hashes_[i];
+    h.alg = algs[i];
+    h.name = HashName(h.alg);
+    h.md = EVP_MD_fetch(nullptr, h.name, nullptr);
+    h.hmac_template = HmacTemplate(hmac, h.name);
+  }
+  EVP_MAC_free(hmac);  // each template holds its own reference
+  const char* ciphers[] = {"AES-128-CFB", "AES-192-CFB", "AES-256-CFB"};
+  for (size_t i = 0; i < out->aes_cfb_.size(); ++i) {
+    out->aes_cfb_[i] = EVP_CIPHER_fetch(nullptr, ciphers[i], nullptr);
+  }
+  for (const Hash& h : out->hashes_) {
+    if (!h.md || !h.hmac_template) return nullptr;
+  }
+  for (const EVP_CIPHER* c : out->aes_cfb_) {
+    if (!c) return nullptr;
+  }
+  return out;
+}
+
+Algorithms::~Algorithms() {
+  for (Hash& h : hashes_) {
+    EVP_MD_free(h.md);
+    EVP_MAC_CTX_free(h.hmac_template);
+  }
+  for (EVP_CIPHER* c : aes_cfb_) EVP_CIPHER_free(c);
+}
+
+const Algorithms::Hash* Algorithms::Find(TPM2_ALG_ID alg) const {
+  for (const Hash& h : hashes_) {
+    if (h.alg == alg) return &h;
+  }
+  return nullptr;
+}
+
+const EVP_CIPHER* Algorithms::AesCfb(uint16_t key_bits) const {
+  switch (key_bits) {
+    case 128: return aes_cfb_[0];
+    case 192: return aes_cfb_[1];
+    case 256: return aes_cfb_[2];
+    default: return nullptr;
+  }
+}
+
+TSS2_RC HashStart(const Algorithms& algorithms, Digest** digest, TPM2_ALG_ID hash_alg) {
   if (!digest) return TSS2_ESYS_RC_BAD_REFERENCE;
-  const Hash* hash = FindHash(hash_alg);
+  const Algorithms::Hash* hash = algorithms.Find(hash_alg);
   if (!hash) return TSS2_ESYS_RC_NOT_IMPLEMENTED;
   std::unique_ptr<Digest> d(new (std::nothrow) Digest);
   if (!d) return TSS2_ESYS_RC_MEMORY;
@@ -161,10 +175,11 @@ TSS2_RC HashStart(Digest** digest, TPM2_ALG_ID hash_alg) {
   return TSS2_RC_SUCCESS;
 }
 
-TSS2_RC HmacStart(Digest** digest, TPM2_ALG_ID hash_alg, const uint8_t* key, size_t key_size) {
+TSS2_RC HmacStart(const Algorithms& algorithms, Digest** digest, TPM2_ALG_ID hash_alg,
+                  const uint8_t* key, size_t key_size) {
   if (!digest || (!key && key_size)) return TSS2_ESYS_RC_BAD_REFERENCE;
-  const Hash* hash = FindHash(hash_alg);
-  if (!hash || !hash->hmac_template) return TSS2_ESYS_RC_NOT_IMPLEMENTED;
+  const Algorithms::Hash* hash = algorithms.Find(hash_alg);
+  if (!hash) return TSS2_ESYS_RC_NOT_IMPLEMENTED;
   std::unique_ptr<Digest> d(new (std::nothrow) Digest);
   if (!d) return TSS2_ESYS_RC_MEMORY;
   d->mac = EVP_MAC_CTX_dup(hash->hmac_template);
@@ -267,12 +282,13 @@ TSS2_RC EcdhPoint(const TPM2B_PUBLIC& key, size_t out_capacity, TPM2B_ECC_PARAME
   return TSS2_RC_SUCCESS;
 }
 
-TSS2_RC AesCfb(bool encrypt, const uint8_t* key, TPM2_ALG_ID alg, uint16_t key_bits,
-               TPM2_ALG_ID mode, uint8_t* buffer, size_t size, const uint8_t* iv) {
+TSS2_RC AesCfb(const Algorithms& algorithms, bool encrypt, const uint8_t* key, TPM2_ALG_ID alg,
+               uint16_t key_bits, TPM2_ALG_ID mode, uint8_t* buffer, size_t size,
+               const uint8_t* iv) {
   if (!key || (!buffer && size) || !iv) return TSS2_ESYS_RC_BAD_REFERENCE;
   if (alg != TPM2_ALG_AES || mode != TPM2_ALG_CFB) return TSS2_ESYS_RC_BAD_VALUE;
   if (size > INT_MAX) return TSS2_ESYS_RC_BAD_SIZE;
-  const EVP_CIPHER* cipher = AesCfbCipher(key_bits);
+  const EVP_CIPHER* cipher = algorithms.AesCfb(key_bits);
   if (!cipher) return TSS2_ESYS_RC_BAD_VALUE;
   EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int length = 0;
@@ -291,8 +307,8 @@ TSS2_RC RsaOaepEncrypt(const TPM2B_PUBLIC& key, const uint8_t* in, size_t in_siz
   if ((!in && in_size) || !label || !out || !out_size) return TSS2_ESYS_RC_BAD_REFERENCE;
   const TPMT_PUBLIC& area = key.publicArea;
   if (area.type != TPM2_ALG_RSA) return TSS2_ESYS_RC_BAD_VALUE;
-  const Hash* hash = FindHash(area.nameAlg);
-  if (!hash) return TSS2_ESYS_RC_NOT_IMPLEMENTED;
+  const char* hash_name = HashName(area.nameAlg);
+  if (!hash_name) return TSS2_ESYS_RC_NOT_IMPLEMENTED;
   const uint32_t exponent = area.parameters.rsaDetail.exponent ? area.parameters.rsaDetail.exponent
                                                                : 65537;
   BignumPtr n(BN_bin2bn(area.unique.rsa.buffer, area.unique.rsa.size, nullptr));
@@ -308,7 +324,7 @@ TSS2_RC RsaOaepEncrypt(const TPM2B_PUBLIC& key, const uint8_t* in, size_t in_siz
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, rsa.get(), nullptr));
   if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
       EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) != 1 ||
-      EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx.get(), hash->name, nullptr) != 1) {
+      EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx.get(), hash_name, nullptr) != 1) {
     return TSS2_ESYS_RC_GENERAL_FAILURE;
   }
   // The label is the TPM's "SECRET" etc. with its terminating NUL.
@@ -336,15 +352,16 @@ TSS2_RC RsaOaepEncrypt(const TPM2B_PUBLIC& key, const uint8_t* in, size_t in_siz
 namespace {
 
 // ESAPI's signatures around the functions above. ESAPI's context blob is
-// opaque to it: here it is always a Digest.
+// opaque to it: here it is always a Digest; userdata is the Algorithms.
 Digest** AsDigest(ESYS_CRYPTO_CONTEXT_BLOB** blob) { return reinterpret_cast<Digest**>(blob); }
+const Algorithms& Of(void* userdata) { return *static_cast<const Algorithms*>(userdata); }
 
-TSS2_RC EsysHashStart(ESYS_CRYPTO_CONTEXT_BLOB** blob, TPM2_ALG_ID alg, void*) {
-  return HashStart(AsDigest(blob), alg);
+TSS2_RC EsysHashStart(ESYS_CRYPTO_CONTEXT_BLOB** blob, TPM2_ALG_ID alg, void* userdata) {
+  return HashStart(Of(userdata), AsDigest(blob), alg);
 }
 TSS2_RC EsysHmacStart(ESYS_CRYPTO_CONTEXT_BLOB** blob, TPM2_ALG_ID alg, const uint8_t* key,
-                      size_t size, void*) {
-  return HmacStart(AsDigest(blob), alg, key, size);
+                      size_t size, void* userdata) {
+  return HmacStart(Of(userdata), AsDigest(blob), alg, key, size);
 }
 TSS2_RC EsysUpdate(ESYS_CRYPTO_CONTEXT_BLOB* blob, const uint8_t* data, size_t size, void*) {
   return Update(reinterpret_cast<Digest*>(blob), data, size);
@@ -359,34 +376,27 @@ TSS2_RC EsysEcdh(TPM2B_PUBLIC* key, size_t capacity, TPM2B_ECC_PARAMETER* z, TPM
   if (!key) return TSS2_ESYS_RC_BAD_REFERENCE;
   return EcdhPoint(*key, capacity, z, q, out, out_size);
 }
+TSS2_RC EsysAes(bool encrypt, uint8_t* key, TPM2_ALG_ID alg, TPMI_AES_KEY_BITS bits,
+                TPM2_ALG_ID mode, uint8_t* buffer, size_t size, uint8_t* iv, void* userdata) {
+  return AesCfb(Of(userdata), encrypt, key, alg, bits, mode, buffer, size, iv);
+}
 TSS2_RC EsysAesEncrypt(uint8_t* key, TPM2_ALG_ID alg, TPMI_AES_KEY_BITS bits, TPM2_ALG_ID mode,
-                       uint8_t* buffer, size_t size, uint8_t* iv, void*) {
-  return AesCfb(true, key, alg, bits, mode, buffer, size, iv);
+                       uint8_t* buffer, size_t size, uint8_t* iv, void* userdata) {
+  return EsysAes(true, key, alg, bits, mode, buffer, size, iv, userdata);
 }
 TSS2_RC EsysAesDecrypt(uint8_t* key, TPM2_ALG_ID alg, TPMI_AES_KEY_BITS bits, TPM2_ALG_ID mode,
-                       uint8_t* buffer, size_t size, uint8_t* iv, void*) {
-  return AesCfb(false, key, alg, bits, mode, buffer, size, iv);
+                       uint8_t* buffer, size_t size, uint8_t* iv, void* userdata) {
+  return EsysAes(false, key, alg, bits, mode, buffer, size, iv, userdata);
 }
 TSS2_RC EsysRsaEncrypt(TPM2B_PUBLIC* key, size_t in_size, BYTE* in, size_t capacity, BYTE* out,
                        size_t* out_size, const char* label, void*) {
   if (!key) return TSS2_ESYS_RC_BAD_REFERENCE;
   return RsaOaepEncrypt(*key, in, in_size, label, out, capacity, out_size);
 }
-// Fetches everything once, so that a missing algorithm fails here, loudly,
-// rather than inside a session.
-TSS2_RC EsysInit(void*) {
-  for (const Hash& h : Hashes()) {
-    if (!h.md || !h.hmac_template) return TSS2_ESYS_RC_GENERAL_FAILURE;
-  }
-  for (const uint16_t bits : {uint16_t{128}, uint16_t{192}, uint16_t{256}}) {
-    if (!AesCfbCipher(bits)) return TSS2_ESYS_RC_GENERAL_FAILURE;
-  }
-  return TSS2_RC_SUCCESS;
-}
 
 }  // namespace
 
-TSS2_RC Install(ESYS_CONTEXT* esys, bool* installed) {
+TSS2_RC Install(ESYS_CONTEXT* esys, const Algorithms& algorithms, bool* installed) {
   *installed = false;
   ESYS_CRYPTO_CALLBACKS callbacks{};
   callbacks.rsa_pk_encrypt = EsysRsaEncrypt;
@@ -402,13 +412,14 @@ TSS2_RC Install(ESYS_CONTEXT* esys, bool* installed) {
   callbacks.get_ecdh_point = EsysEcdh;
   callbacks.aes_encrypt = EsysAesEncrypt;
   callbacks.aes_decrypt = EsysAesDecrypt;
-  callbacks.init = EsysInit;  // sm4_*: ESAPI's own (see the header)
+  // sm4_*: ESAPI's own (see the header); init: Algorithms::Fetch did it.
+  callbacks.userdata = const_cast<Algorithms*>(&algorithms);
   const TSS2_RC rc = Esys_SetCryptoCallbacks(esys, &callbacks);
   *installed = rc == TSS2_RC_SUCCESS;
   return rc;
 }
 #else
-TSS2_RC Install(ESYS_CONTEXT*, bool* installed) {
+TSS2_RC Install(ESYS_CONTEXT*, const Algorithms&, bool* installed) {
   *installed = false;
   return TSS2_RC_SUCCESS;
 }
