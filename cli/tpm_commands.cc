@@ -493,19 +493,28 @@ int RunRemoveWithKey(const TpmArgs& tpm_args, const CredentialFileArgs& file,
       connection = std::move(*opened);
     }
   }
-  const int code = RunRemove(file, user, credential_id_base64url, out, err);
-  if (code != kExitOk || !record) return code;
-  if (connection) {
-    tpm::TpmAuthenticator authenticator(*connection, store);
-    if (auto removed = authenticator.RemoveCredential(*id); !removed) {
-      return Report(err, kCommand, removed.error());
+  // The TPM side first: a line without its key is a credential that cannot
+  // be used, and running remove again deletes the line; a key without its
+  // line would never be found again.
+  if (record) {
+    if (record->user != user) {
+      return Usage(err, kCommand, "credential " + credential_id_base64url + " was enrolled for " +
+                                      record->user + ", not " + user + "; nothing was removed");
     }
-    out << "deleted its TPM key and PIN index from " << tpm_args.store << "\n";
-  } else {
-    if (auto removed = store.Remove(*id); !removed) return Report(err, kCommand, removed.error());
-    out << "deleted its TPM key from " << tpm_args.store << "\n";
+    if (connection) {
+      tpm::TpmAuthenticator authenticator(*connection, store);
+      if (auto removed = authenticator.RemoveCredential(*id); !removed) {
+        return Report(err, kCommand, removed.error());
+      }
+      out << "deleted its TPM key and PIN index from " << tpm_args.store << "\n";
+    } else {
+      if (auto removed = store.Remove(*id); !removed) {
+        return Report(err, kCommand, removed.error());
+      }
+      out << "deleted its TPM key from " << tpm_args.store << "\n";
+    }
   }
-  return kExitOk;
+  return RunRemove(file, user, credential_id_base64url, out, err);
 }
 
 Verb RegisterEnroll(CLI::App& app) {

@@ -16,10 +16,15 @@ std::optional<std::string> PinRuleViolation(const webauthn::SecretBytes& pin,
   if (characters < rules.min_length) {
     return "shorter than " + std::to_string(rules.min_length) + " characters";
   }
-  if (rules.allow_simple) return std::nullopt;
-  bool repeated = true;
-  for (uint8_t b : bytes) repeated = repeated && b == bytes[0];
+  if (rules.allow_simple || bytes.empty()) return std::nullopt;
+  // One (UTF-8) character repeated: the whole is that character's bytes again
+  // and again.
+  size_t first = 1;
+  while (first < bytes.size() && (bytes[first] & 0xc0) == 0x80) ++first;
+  bool repeated = bytes.size() % first == 0;
+  for (size_t i = first; repeated && i < bytes.size(); ++i) repeated = bytes[i] == bytes[i % first];
   if (repeated) return "one character repeated";
+  if (bytes.size() < 2) return std::nullopt;
   bool digits = true;
   for (uint8_t b : bytes) digits = digits && b >= '0' && b <= '9';
   if (!digits) return std::nullopt;

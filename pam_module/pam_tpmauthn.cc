@@ -7,6 +7,8 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -214,6 +216,31 @@ std::optional<std::string> RemoteUser(pam_handle_t* pamh) {
   return std::string(ruser);
 }
 
+// The uid of the process at the other end of standard input, when that is a
+// connected unix socket (polkit 126 runs its agent helper as root, socket-
+// activated, for whichever agent connects).
+std::optional<uid_t> StdinPeerUid() {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getsockname(0, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      address.ss_family != AF_UNIX) {
+    return std::nullopt;
+  }
+  ucred peer{};
+  socklen_t size = sizeof(peer);
+  if (::getsockopt(0, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || size != sizeof(peer)) {
+    return std::nullopt;
+  }
+  return peer.uid;
+}
+
+// Why the PIN is not this caller's to spend, unless pin_for_others.
+std::optional<std::string> ForeignCaller(pam_handle_t* pamh, const config::Options& options,
+                                         const char* user) {
+  if (options.pin_for_others) return std::nullopt;
+  return SomeoneElseAsking(::getuid(), StdinPeerUid(), UidOf(user), RemoteUser(pamh), user);
+}
+
 int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   const std::optional<config::Options> options = ReadOptions(pamh, argc, argv);
   if (!options) return ToPamCode(Outcome::kUnavailable, false);
@@ -225,22 +252,23 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   const char* rhost = nullptr;
   pam_get_item(pamh, PAM_RHOST, reinterpret_cast<const void**>(&rhost));
   SyslogLogger log(pamh, options->debug);
-  if (!options->pin_for_others) {
-    // The PIN is not this caller's to spend (SomeoneElseAsking). Unavailable,
-    // not PAM_IGNORE: sufficient and [default=ignore] lines go on to the
-    // password as with ignore, but `required` + pam_permit stays closed.
-    if (auto why = SomeoneElseAsking(::getuid(), UidOf(user), RemoteUser(pamh), user)) {
-      log.Log(LogLevel::kNotice, std::string("not offering ") + user + "'s PIN: " + *why +
-                                     " (module option pin_for_others allows it)");
-      return ToPamCode(Outcome::kUnavailable, false);
-    }
-  }
   Conversation conversation(pamh);
   const std::string prompt = options->prompt.value_or("PIN for %s: ");
   Environment env{
       conversation,
       log,
-      [&](webauthn::UserInterface& ui) {
+      [&](webauthn::UserInterface& ui) -> AuthenticatorResult {
+        // Only when the user has credentials for this machine's TPM: is the
+        // PIN this caller's to spend? Unavailable, not PAM_IGNORE: sufficient
+        // and [default=ignore] lines go on to the password as with ignore,
+        // but `required` + pam_permit stays closed.
+        if (auto why = ForeignCaller(pamh, *options, user)) {
+          return webauthn::AuthenticatorError{webauthn::AuthenticatorErrorKind::kUnavailable,
+                                              "not offering " + std::string(user) + "'s PIN: " +
+                                                  *why + " (module option pin_for_others "
+                                                         "allows it)",
+                                              std::nullopt, std::nullopt, false};
+        }
         return IsolatedTpmAuthenticator::Open(*options, ui, prompt);
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
@@ -270,16 +298,17 @@ int ChangePinWithPam(pam_handle_t* pamh, int flags, int argc, const char** argv)
     return PAM_AUTHTOK_ERR;
   }
   SyslogLogger log(pamh, options->debug);
-  if (!options->pin_for_others) {
-    if (auto why = SomeoneElseAsking(::getuid(), UidOf(user), RemoteUser(pamh), user)) {
+  // Users without a TPM PIN here are not this module's business; for the
+  // others, is the PIN this caller's to change?
+  PinChangeResult result = CheckPinChange(*options, user);
+  if (result.outcome == PinChange::kChanged) {
+    if (auto why = ForeignCaller(pamh, *options, user)) {
       log.Log(LogLevel::kNotice, std::string("not changing ") + user + "'s PIN: " + *why);
       return PAM_PERM_DENIED;
     }
+    Conversation conversation(pamh);
+    if (!(flags & PAM_PRELIM_CHECK)) result = ChangePin(*options, user, conversation);
   }
-  Conversation conversation(pamh);
-  const PinChangeResult result = (flags & PAM_PRELIM_CHECK)
-                                     ? CheckPinChange(*options, user)
-                                     : ChangePin(*options, user, conversation);
   switch (result.outcome) {
     case PinChange::kChanged:
       if (!(flags & PAM_PRELIM_CHECK)) log.Log(LogLevel::kInfo, result.reason);

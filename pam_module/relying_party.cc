@@ -316,15 +316,18 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   return Decide(Outcome::kMaxTries, "too many wrong PINs");
 }
 
-std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> user_uid,
+std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> peer_uid,
+                                             std::optional<uid_t> user_uid,
                                              const std::optional<std::string>& ruser,
                                              const std::string& user) {
-  if (ruser && !ruser->empty() && *ruser != user) {
+  const uid_t asker = real_uid == 0 && peer_uid ? *peer_uid : real_uid;
+  if (ruser && !ruser->empty() && *ruser != user && !(asker == 0 && *ruser == "root")) {
     return "PAM_RUSER is " + *ruser + ", not " + user;
   }
-  if (real_uid == 0 || (user_uid && real_uid == *user_uid)) return std::nullopt;
-  return "the caller's real uid " + std::to_string(real_uid) + " is neither root's nor " + user +
-         "'s";
+  if (asker == 0 || (user_uid && asker == *user_uid)) return std::nullopt;
+  return std::string(real_uid == asker ? "the caller's real uid " : "the uid at the other end of "
+                                                                    "standard input ") +
+         std::to_string(asker) + " is neither root's nor " + user + "'s";
 }
 
 }  // namespace tpmauthn::pam

@@ -156,10 +156,15 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
 // or console login, with someone at the keyboard. Not someone else who runs
 // a setuid program to authenticate as the user (`su bob` by alice, polkit's
 // agent helper asked for another admin): the real uid is neither 0 nor the
-// user's, or PAM_RUSER names another user. nullopt: the PIN may be offered;
-// else why not (for the log), and the module answers PAM_AUTHINFO_UNAVAIL so
-// the stack's password line goes on. The module's pin_for_others skips this.
-std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> user_uid,
+// user's, or PAM_RUSER names another user than the user or (for a root
+// caller) root. A root process serving a unix-socket client (polkit 126's
+// socket-activated agent helper) is judged by `peer_uid`, the uid at the
+// other end of its standard input, when it has one. nullopt: the PIN may be
+// offered; else why not (for the log), and the module answers
+// PAM_AUTHINFO_UNAVAIL so the stack's password line goes on. The module's
+// pin_for_others skips this.
+std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> peer_uid,
+                                             std::optional<uid_t> user_uid,
                                              const std::optional<std::string>& ruser,
                                              const std::string& user);
 

@@ -72,6 +72,10 @@ class KeyStore {
   auto WithNextCounter(webauthn::ByteView credential_id, Fn&& sign) const
       -> decltype(sign(std::declval<const KeyRecord&>(), uint32_t{}));
 
+  // Runs `fn` under the credential's lock (the one WithNextCounter holds).
+  template <typename Fn>
+  auto WithLock(webauthn::ByteView credential_id, Fn&& fn) const -> decltype(fn());
+
  private:
   TpmResult<void> Write(const KeyRecord& record) const;
   TpmResult<int> Lock(webauthn::ByteView credential_id) const;
@@ -103,6 +107,17 @@ auto KeyStore::WithNextCounter(webauthn::ByteView credential_id, Fn&& sign) cons
   record->counter = next;
   if (auto ok = Write(*record); !ok) return ok.error();
   return result;
+}
+
+template <typename Fn>
+auto KeyStore::WithLock(webauthn::ByteView credential_id, Fn&& fn) const -> decltype(fn()) {
+  auto lock = Lock(credential_id);
+  if (!lock) return lock.error();
+  struct Unlock {
+    int fd;
+    ~Unlock() { UnlockFd(fd); }
+  } unlock{*lock};
+  return fn();
 }
 
 }  // namespace tpmauthn::tpm

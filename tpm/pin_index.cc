@@ -115,13 +115,23 @@ TpmResult<PinIndex> DefineAt(ESYS_CONTEXT* esys, ESYS_TR owner_session, const TP
   OPENSSL_cleanse(&auth_copy, sizeof(auth_copy));
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_NV_DefineSpace");
   NvCloser closer{esys, index};
-  // Esys_NV_DefineSpace remembers the authValue it was given for `index`.
+  // Esys_NV_DefineSpace keeps the authValue it was given with `index`, and
+  // Esys_TR_Close frees it without wiping: overwrite it now (the write below
+  // is authorized by policy, not by the PIN).
+  const TPM2B_AUTH empty{};
+  Esys_TR_SetAuth(esys, index, &empty);
   auto written = WriteOnce(esys, index, limit);
   TpmResult<Bytes> name = written ? NameOf(esys, index) : TpmResult<Bytes>(written.error());
   if (!name) {
-    (void)UndefinePinIndex(esys, closer.handle);
-    closer.handle = ESYS_TR_NONE;
-    return name.error();
+    TpmError error = name.error();
+    if (auto gone = UndefinePinIndex(esys, closer.handle); gone) {
+      closer.handle = ESYS_TR_NONE;  // ESAPI dropped the object with the index
+    } else {
+      error.message += "; the half-made PIN index " + Hex(handle) +
+                       " could not be deleted (" + gone.error().message +
+                       "): remove it with tpm2_nvundefine " + Hex(handle);
+    }
+    return error;
   }
   return PinIndex{handle, std::move(*name)};
 }

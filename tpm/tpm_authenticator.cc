@@ -110,7 +110,9 @@ struct IndexRollback {
   ~IndexRollback() {
     if (!index) return;
     auto opened = OpenPinIndex(esys, index->handle, index->name);
-    if (opened) (void)UndefinePinIndex(esys, *opened);
+    if (!opened) return;
+    NvCloser closer{esys, *opened};
+    if (UndefinePinIndex(esys, *opened)) closer.handle = ESYS_TR_NONE;
   }
 };
 
@@ -649,6 +651,13 @@ TpmResult<void> TpmAuthenticator::RedefinePinIndex(const KeyRecord& record, cons
 
 TpmResult<void> TpmAuthenticator::ResetPin(webauthn::ByteView credential_id,
                                            const SecretBytes& new_pin) {
+  // Under the credential's lock: no login signs, and no other reset or
+  // change runs, while the index is gone.
+  return store_.WithLock(credential_id, [&] { return ResetPinLocked(credential_id, new_pin); });
+}
+
+TpmResult<void> TpmAuthenticator::ResetPinLocked(webauthn::ByteView credential_id,
+                                                 const SecretBytes& new_pin) {
   auto record = store_.Load(credential_id);
   if (!record) return record.error();
   if (auto ok = PerCredentialPin(*record); !ok) return ok;
@@ -667,6 +676,13 @@ TpmResult<void> TpmAuthenticator::ResetPin(webauthn::ByteView credential_id,
 
 TpmResult<void> TpmAuthenticator::ChangePin(webauthn::ByteView credential_id,
                                             const SecretBytes& current, const SecretBytes& new_pin) {
+  return store_.WithLock(credential_id,
+                         [&] { return ChangePinLocked(credential_id, current, new_pin); });
+}
+
+TpmResult<void> TpmAuthenticator::ChangePinLocked(webauthn::ByteView credential_id,
+                                                  const SecretBytes& current,
+                                                  const SecretBytes& new_pin) {
   auto record = store_.Load(credential_id);
   if (!record) return record.error();
   if (auto ok = PerCredentialPin(*record); !ok) return ok;

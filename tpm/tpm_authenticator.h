@@ -146,6 +146,9 @@ class TpmAuthenticator {
   // [PolicyPCR,] PolicySecret(index, auth), Sign.
   TpmResult<webauthn::Bytes> SignWithPinIndex(const Srk& srk, ESYS_TR key, const KeyRecord& record,
                                               const TPM2B_AUTH& auth, webauthn::ByteView digest);
+  TpmResult<void> ResetPinLocked(webauthn::ByteView credential_id, const SecretBytes& new_pin);
+  TpmResult<void> ChangePinLocked(webauthn::ByteView credential_id, const SecretBytes& current,
+                                  const SecretBytes& new_pin);
   // Defines the index again at record's handle with `auth` (ResetPin's core).
   TpmResult<void> RedefinePinIndex(const KeyRecord& record, const Srk& srk, ESYS_TR* index,
                                    const SecretBytes& new_pin);

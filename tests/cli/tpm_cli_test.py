@@ -201,6 +201,10 @@ with tempfile.TemporaryDirectory() as tmp:
                                  text=True, check=True).stdout
             return set(re.findall(r"0x[0-9a-fA-F]+", out))
 
+        rc, out, err = run(["remove", "bob", reg.get("id", "x")])
+        check("remove refuses another user's credential and removes nothing",
+              rc == 2 and "enrolled for alice" in err
+              and len(os.listdir(os.path.join(tmp, "keys"))) >= 1, f"{rc} {out} {err}")
         before = nv_indexes()
         pin_index = json.loads(open(glob.glob(os.path.join(tmp, "keys", "*.key"))[0]).read())["pinIndex"]
         rc, out, err = run(["remove", "alice", reg.get("id", "x")])

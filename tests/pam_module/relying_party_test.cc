@@ -240,19 +240,33 @@ BOOST_FIXTURE_TEST_CASE(step_map_authenticator_error, Fixture) {
 // Who may spend a user's PIN tries (issue 23 §5).
 BOOST_AUTO_TEST_CASE(only_the_user_or_root_may_spend_the_pin) {
   const std::optional<uid_t> bob = 1001;
-  // sudo run by bob for bob; a locker running as bob; login and greeters (root).
-  BOOST_TEST(!pam::SomeoneElseAsking(1001, bob, std::string("bob"), "bob").has_value());
-  BOOST_TEST(!pam::SomeoneElseAsking(1001, bob, std::nullopt, "bob").has_value());
-  BOOST_TEST(!pam::SomeoneElseAsking(0, bob, std::nullopt, "bob").has_value());
-  BOOST_TEST(!pam::SomeoneElseAsking(0, bob, std::string(""), "bob").has_value());
+  const std::optional<uid_t> none;
+  auto ask = [&](uid_t real, std::optional<uid_t> peer, std::optional<std::string> ruser) {
+    return pam::SomeoneElseAsking(real, peer, bob, ruser, "bob");
+  };
+  // sudo run by bob for bob; a locker running as bob; login and greeters
+  // (root); root's own su (PAM_RUSER root).
+  BOOST_TEST(!ask(1001, none, std::string("bob")).has_value());
+  BOOST_TEST(!ask(1001, none, std::nullopt).has_value());
+  BOOST_TEST(!ask(0, none, std::nullopt).has_value());
+  BOOST_TEST(!ask(0, none, std::string("")).has_value());
+  BOOST_TEST(!ask(0, none, std::string("root")).has_value());
   // `su bob` by alice (real uid hers, PAM_RUSER alice); a root caller that
   // says another user asks; a user the system does not know.
-  auto su = pam::SomeoneElseAsking(1000, bob, std::string("alice"), "bob");
+  auto su = ask(1000, none, std::string("alice"));
   BOOST_TEST_REQUIRE(su.has_value());
   BOOST_TEST(su->find("PAM_RUSER is alice") != std::string::npos);
-  BOOST_TEST(pam::SomeoneElseAsking(0, bob, std::string("alice"), "bob").has_value());
-  BOOST_TEST(pam::SomeoneElseAsking(1000, bob, std::nullopt, "bob").has_value());
-  BOOST_TEST(pam::SomeoneElseAsking(1000, std::nullopt, std::nullopt, "ghost").has_value());
+  BOOST_TEST(ask(0, none, std::string("alice")).has_value());
+  BOOST_TEST(ask(1000, none, std::nullopt).has_value());
+  BOOST_TEST(ask(1000, none, std::string("root")).has_value());  // only root may say root
+  BOOST_TEST(pam::SomeoneElseAsking(1000, none, none, std::nullopt, "ghost").has_value());
+  // polkit 126: a root helper serving alice's agent over a unix socket, which
+  // sets PAM_RUSER to the user to authenticate.
+  auto polkit = ask(0, uid_t{1000}, std::string("bob"));
+  BOOST_TEST_REQUIRE(polkit.has_value());
+  BOOST_TEST(polkit->find("other end of standard input") != std::string::npos);
+  BOOST_TEST(!ask(0, uid_t{1001}, std::string("bob")).has_value());  // bob's own agent
+  BOOST_TEST(!ask(0, uid_t{0}, std::nullopt).has_value());
 }
 
 }  // namespace
