@@ -90,23 +90,20 @@ void UnlockFd(int fd);
 template <typename Fn>
 auto KeyStore::WithNextCounter(webauthn::ByteView credential_id, Fn&& sign) const
     -> decltype(sign(std::declval<const KeyRecord&>(), uint32_t{})) {
-  auto lock = Lock(credential_id);
-  if (!lock) return lock.error();
-  struct Unlock {
-    int fd;
-    ~Unlock() { UnlockFd(fd); }
-  } unlock{*lock};
-  auto record = Load(credential_id);
-  if (!record) return record.error();
-  if (record->counter == UINT32_MAX) {
-    return TpmFail(TpmErrorKind::kStore, "signature counter exhausted; re-enroll");
-  }
-  const uint32_t next = record->counter + 1;
-  auto result = sign(*record, next);
-  if (!result) return result;
-  record->counter = next;
-  if (auto ok = Write(*record); !ok) return ok.error();
-  return result;
+  using Out = decltype(sign(std::declval<const KeyRecord&>(), uint32_t{}));
+  return WithLock(credential_id, [&]() -> Out {
+    auto record = Load(credential_id);
+    if (!record) return record.error();
+    if (record->counter == UINT32_MAX) {
+      return TpmFail(TpmErrorKind::kStore, "signature counter exhausted; re-enroll");
+    }
+    const uint32_t next = record->counter + 1;
+    auto result = sign(*record, next);
+    if (!result) return result;
+    record->counter = next;
+    if (auto ok = Write(*record); !ok) return ok.error();
+    return result;
+  });
 }
 
 template <typename Fn>
