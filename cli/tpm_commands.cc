@@ -87,26 +87,18 @@ wa::Bytes RandomBytes(size_t n) {
 
 // tcti= from tpmauthn.conf (root's), else the default.
 config::ConfigResult<config::TctiConfig> TctiFromConfigFile() {
-  auto options = OptionsFromConfigFile();
+  auto options = config::SystemOptions();
   if (!options) return options.error();
   return options->tcti;
 }
 
 }  // namespace
 
-config::ConfigResult<config::Options> OptionsFromConfigFile() {
-  auto file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
-  if (!file) return file.error();
-  if (file->status == config::OpenStatus::kMissing) return config::Options{};
-  auto text = config::ReadAll(file->fd.get(), config::kDefaultConfigFile, 64 * 1024);
-  if (!text) return text.error();
-  return config::ResolveOptions(*text, config::kDefaultConfigFile, {});
-}
 
 PinResult ReadNewPin(std::optional<int> fd, const std::string& prompt) {
   PinResult read = ReadPin(fd, prompt, /*confirm=*/true, /*enrolling=*/true);
   if (!read.ok) return read;
-  auto options = OptionsFromConfigFile();
+  auto options = config::SystemOptions();
   if (!options) {
     read.pin.Wipe();
     read.ok = false;

@@ -73,10 +73,6 @@ int RunRemoveWithKey(const TpmArgs& tpm, const CredentialFileArgs& file, const s
                      const std::string& credential_id_base64url, std::ostream& out,
                      std::ostream& err);
 
-// The options root set in /etc/tpmauthn/tpmauthn.conf (defaults if there
-// is none; an error if it is unsafe or invalid).
-config::ConfigResult<config::Options> OptionsFromConfigFile();
-
 // A new PIN (enroll, reset-pin, change-pin): asked twice on the terminal or
 // one line from `fd`, and held to the PIN rules of tpmauthn.conf.
 PinResult ReadNewPin(std::optional<int> fd, const std::string& prompt);

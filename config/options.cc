@@ -2,6 +2,7 @@
 #include "config/options.h"
 
 #include "config/lines.h"
+#include "config/safe_file.h"
 
 #include <unistd.h>
 
@@ -131,6 +132,14 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
   }
   if (key == "pin_allow_simple") return flag(o.pin_allow_simple);
   if (key == "pin_for_others") return flag(o.pin_for_others);
+  if (key == "helper") {
+    std::string helper;
+    if (auto ok = path(helper); !ok) return ok;
+    o.helper = std::move(helper);
+    return {};
+  }
+  if (key == "try_first_pass") return flag(o.try_first_pass);
+  if (key == "use_first_pass") return flag(o.use_first_pass);
   if (key == "prompt") {
     if (auto ok = need_value(); !ok) return ok;
     for (char c : value) {
@@ -171,6 +180,21 @@ ConfigResult<Options> ResolveOptions(std::optional<std::string_view> config_text
     if (auto ok = ApplyOption(options, arg, "module argument"); !ok) return ok.error();
   }
   return options;
+}
+
+ConfigResult<std::optional<std::string>> ReadConfigFile(const std::string& path) {
+  auto file = OpenChecked(path, FileRules{{0}, false});
+  if (!file) return file.error();
+  if (file->status == OpenStatus::kMissing) return std::optional<std::string>();
+  auto text = ReadAll(file->fd.get(), path, 64 * 1024);
+  if (!text) return text.error();
+  return std::optional<std::string>(std::move(*text));
+}
+
+ConfigResult<Options> SystemOptions() {
+  auto text = ReadConfigFile(kDefaultConfigFile);
+  if (!text) return text.error();
+  return ResolveOptions(*text, kDefaultConfigFile, {});
 }
 
 std::string DefaultOrigin() {

@@ -52,6 +52,14 @@ struct Options {
   // Offer the PIN when the caller (real uid, PAM_RUSER) is neither root nor
   // the user: off by default, since a blocked PIN stays blocked until reset.
   bool pin_for_others = false;                    // pin_for_others
+  // Where PAM runs as a user (screen lockers), the setuid helper that runs
+  // the flow instead (pam_module/helper_client.h); nullopt: the built-in path.
+  std::optional<std::string> helper;              // helper=
+  // PAM_AUTHTOK (a secret the caller collected before PAM asked, as swaylock
+  // and i3lock do) answers the first PIN prompt; use_first_pass answers no
+  // other prompt, try_first_pass asks again after a wrong one.
+  bool try_first_pass = false;                    // try_first_pass
+  bool use_first_pass = false;                    // use_first_pass
 };
 
 // Applies one "key" or "key=value" token; `source` names where it came from
@@ -68,6 +76,14 @@ ConfigResult<void> ApplyConfigText(Options& options, std::string_view text, std:
 ConfigResult<Options> ResolveOptions(std::optional<std::string_view> config_text,
                                      std::string_view config_name,
                                      std::span<const std::string_view> args);
+
+// tpmauthn.conf's text, read under the file rules (root-owned, not group- or
+// world-writable, at most 64 KiB); nullopt when there is no such file.
+ConfigResult<std::optional<std::string>> ReadConfigFile(const std::string& path);
+
+// The defaults, then /etc/tpmauthn/tpmauthn.conf: what the CLI and
+// tpmauthn-helper go by (no module arguments reach them).
+ConfigResult<Options> SystemOptions();
 
 // pam://<hostname>, pam-u2f's default origin and RP ID.
 std::string DefaultOrigin();

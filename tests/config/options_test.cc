@@ -126,3 +126,21 @@ BOOST_AUTO_TEST_CASE(counts_are_said_in_the_right_number) {
   BOOST_TEST(CountOf(2, "try", "tries") == "2 tries");
   BOOST_TEST(CountOf(1, "credential", "credentials") == "1 credential");
 }
+
+BOOST_AUTO_TEST_CASE(helper_and_first_pass_options) {
+  auto o = Resolve(std::nullopt, {});
+  BOOST_TEST_REQUIRE(o.ok());
+  BOOST_TEST(!o->helper.has_value());
+  BOOST_TEST(!o->try_first_pass);
+  BOOST_TEST(!o->use_first_pass);
+  o = Resolve("helper=/usr/libexec/x/helper\n", {"try_first_pass", "use_first_pass"});
+  BOOST_REQUIRE_MESSAGE(o.ok(), (o.ok() ? std::string() : o.error().message));
+  BOOST_TEST(*o->helper == "/usr/libexec/x/helper");
+  BOOST_TEST(o->try_first_pass);
+  BOOST_TEST(o->use_first_pass);
+  auto relative = Resolve(std::nullopt, {"helper=tpmauthn-helper"});
+  BOOST_REQUIRE(!relative.ok());
+  BOOST_TEST(relative.error().message ==
+             "module argument: option \"helper\": must be an absolute path");
+  BOOST_TEST(!Resolve(std::nullopt, {"try_first_pass=yes"}).ok());
+}
