@@ -20,6 +20,7 @@
 
 #include "config/options.h"
 #include "config/safe_file.h"
+#include "pam_module/helper_client.h"
 #include "pam_module/pin_change.h"
 #include "pam_module/relying_party.h"
 #include "tpm/platform_authenticator.h"
@@ -27,8 +28,6 @@
 
 namespace tpmauthn::pam {
 namespace {
-
-constexpr size_t kMaxConfigSize = 64 * 1024;
 
 // The one place where outcomes become PAM codes (SPEC "PAM module" table).
 int ToPamCode(Outcome outcome, bool nouserok) {
@@ -132,6 +131,39 @@ class Conversation : public webauthn::UserInterface {
   pam_handle_t* pamh_;
 };
 
+// try_first_pass / use_first_pass: the secret a caller or an earlier module
+// collected (PAM_AUTHTOK) answers the first PIN prompt. use_first_pass never
+// asks; try_first_pass asks for any later one (after a wrong PIN), or for the
+// first when there is no PAM_AUTHTOK.
+class FirstPassInterface final : public webauthn::UserInterface {
+ public:
+  FirstPassInterface(pam_handle_t* pamh, webauthn::UserInterface& ui, const config::Options& o)
+      : pamh_(pamh), ui_(ui), use_(o.use_first_pass), try_(o.try_first_pass) {}
+
+  std::optional<webauthn::SecretBytes> AskSecret(const std::string& prompt) override {
+    if ((use_ || try_) && !first_taken_) {
+      first_taken_ = true;
+      const void* item = nullptr;
+      if (pam_get_item(pamh_, PAM_AUTHTOK, &item) == PAM_SUCCESS && item) {
+        return webauthn::SecretBytes(std::string_view(static_cast<const char*>(item)));
+      }
+    }
+    if (use_) return std::nullopt;
+    return ui_.AskSecret(prompt);
+  }
+  std::optional<std::string> AskText(const std::string& prompt) override {
+    return ui_.AskText(prompt);
+  }
+  void Info(const std::string& message) override { ui_.Info(message); }
+  void Error(const std::string& message) override { ui_.Error(message); }
+
+ private:
+  pam_handle_t* pamh_;
+  webauthn::UserInterface& ui_;
+  bool use_, try_;
+  bool first_taken_ = false;
+};
+
 // The TPM authenticator, with tpm2-tss kept away from the caller's environment
 // from before the TPM is opened until it is closed (tpm/tss2_environment.h).
 class IsolatedTpmAuthenticator final : public webauthn::Authenticator {
@@ -165,22 +197,13 @@ class IsolatedTpmAuthenticator final : public webauthn::Authenticator {
 // Nothing here reads the process environment (inside su and sudo it is the
 // caller's). Any mistake is logged by name and the module fails closed.
 std::optional<config::Options> ReadOptions(pam_handle_t* pamh, int argc, const char** argv) {
-  std::optional<std::string> config_text;
-  auto config_file = config::OpenChecked(config::kDefaultConfigFile, config::FileRules{{0}, false});
-  if (!config_file) {
-    pam_syslog(pamh, LOG_ERR, "%s", config_file.error().message.c_str());
+  auto config_text = config::ReadConfigFile(config::kDefaultConfigFile);
+  if (!config_text) {
+    pam_syslog(pamh, LOG_ERR, "%s", config_text.error().message.c_str());
     return std::nullopt;
   }
-  if (config_file->status == config::OpenStatus::kOpened) {
-    auto text = config::ReadAll(config_file->fd.get(), config::kDefaultConfigFile, kMaxConfigSize);
-    if (!text) {
-      pam_syslog(pamh, LOG_ERR, "%s", text.error().message.c_str());
-      return std::nullopt;
-    }
-    config_text = std::move(*text);
-  }
   std::vector<std::string_view> args(argv, argv + (argc > 0 ? argc : 0));
-  auto options = config::ResolveOptions(config_text, config::kDefaultConfigFile, args);
+  auto options = config::ResolveOptions(*config_text, config::kDefaultConfigFile, args);
   if (!options) {
     pam_syslog(pamh, LOG_ERR, "%s; refusing to authenticate", options.error().message.c_str());
     return std::nullopt;
@@ -252,7 +275,21 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
   const char* rhost = nullptr;
   pam_get_item(pamh, PAM_RHOST, reinterpret_cast<const void**>(&rhost));
   SyslogLogger log(pamh, options->debug);
-  Conversation conversation(pamh);
+  Conversation pam_conversation(pamh);
+  FirstPassInterface conversation(pamh, pam_conversation, *options);
+  // PAM run as the user (a screen locker): the key store, the counters and
+  // the TPM are root's, so the setuid helper runs the flow (helper_client.h).
+  if (::geteuid() != 0) {
+    const std::string helper = options->helper.value_or(kDefaultHelper);
+    Decision decision = RunHelper(helper, user, conversation);
+    const int code = ToPamCode(decision.outcome, options->nouserok);
+    if (decision.outcome != Outcome::kSuccess) {
+      log.Log(decision.outcome == Outcome::kUnavailable ? LogLevel::kError : LogLevel::kNotice,
+              std::string("refused ") + user + " through " + helper + ": " + decision.reason +
+                  " (" + pam_strerror(pamh, code) + ")");
+    }
+    return code;
+  }
   const std::string prompt = options->prompt.value_or("PIN for %s: ");
   Environment env{
       conversation,

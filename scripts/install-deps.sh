@@ -29,6 +29,8 @@ packages=(
   strace
   # real PAM consumers, driven in a private mount namespace; nm for the export check
   sudo login util-linux binutils
+  # a screen locker run as the user (tpmauthn-helper test): i3lock on Xvfb, typed into by xdotool
+  i3lock xvfb xdotool
   # memcheck on the PAM path
   valgrind
   # SSH end-to-end test (installed without starting a system sshd: see below)
