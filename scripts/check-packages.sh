@@ -30,7 +30,7 @@ check "pam-auth-update profile, not enabled by default" grep -q '^Default: no' "
 check "pam-auth-update profile is Primary auth" grep -q '^Auth-Type: Primary' "$tree/usr/share/pam-configs/tpmauthn"
 check "polkit-agent-helper drop-in grants /dev/tpmrm0" \
   grep -q 'DeviceAllow=/dev/tpmrm0 rw' "$tree/usr/lib/systemd/system/polkit-agent-helper@.service.d/polkit-agent-helper-tpmauthn.conf"
-for page in man1/tpmauthn.1 man5/tpmauthn-credentials.5 man8/pam_tpmauthn.8; do
+for page in man1/tpmauthn.1 man5/tpmauthn-credentials.5 man8/pam_tpmauthn.8 man8/tpmauthn-helper.8; do
   check "man page $page renders without warnings" \
     sh -c "[ -z \"\$(MANWIDTH=80 man --warnings -l '$tree/usr/share/man/$page.gz' 2>&1 >/dev/null)\" ]"
 done
@@ -41,6 +41,10 @@ exports=$(nm -D --defined-only "$module" | awk '{print $3}' | sort | tr '\n' ' '
 check "packaged module exports only pam_sm_*" \
   test "$exports" = "pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_setcred "
 check "packaged tpmauthn runs" "$tree/usr/bin/tpmauthn" --version
+check "tpmauthn-helper in /usr/libexec/tpmauthn, setuid root (4755 root/root)" \
+  sh -c "dpkg-deb -c '$(ls "$dist"/deb/libpam-tpmauthn_*.deb)' | grep -qE '^-rwsr-xr-x root/root .* ./usr/libexec/tpmauthn/tpmauthn-helper$'"
+check "the packaged module runs the packaged helper" \
+  grep -qa '/usr/libexec/tpmauthn/tpmauthn-helper' "$module"
 
 echo "== .rpm contents"
 rpmlist=$(rpm -qlp "$dist"/rpm/*.rpm 2>/dev/null)
@@ -49,5 +53,6 @@ for path in /usr/bin/tpmauthn /usr/lib64/security/pam_tpmauthn.so /etc/tpmauthn/
   check "rpm ships $path" grep -qx "$path" <<<"$rpmlist"
 done
 check "rpm ships pam_tpmauthn(8)" grep -qE '^/usr/share/man/man8/pam_tpmauthn\.8(\.gz)?$' <<<"$rpmlist"
+check "rpm ships tpmauthn-helper setuid root" sh -c "rpm -qlvp '$dist'/rpm/pam_tpmauthn-*.rpm 2>/dev/null | grep -qE '^-rwsr-xr-x .* root +root .* /usr/libexec/tpmauthn/tpmauthn-helper$'"
 check "rpm key store is 0700" sh -c "rpm -qlvp '$dist'/rpm/tpmauthn-*.rpm 2>/dev/null | grep -q '^drwx------ .* /var/lib/tpmauthn/keys$'"
 exit $fail
