@@ -41,10 +41,10 @@ exports=$(nm -D --defined-only "$module" | awk '{print $3}' | sort | tr '\n' ' '
 check "packaged module exports only pam_sm_*" \
   test "$exports" = "pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_setcred "
 check "packaged tpmauthn runs" "$tree/usr/bin/tpmauthn" --version
-check "tpmauthn-helper in /usr/libexec/tpmauthn, setuid root (4755 root/root)" \
-  sh -c "dpkg-deb -c '$(ls "$dist"/deb/libpam-tpmauthn_*.deb)' | grep -qE '^-rwsr-xr-x root/root .* ./usr/libexec/tpmauthn/tpmauthn-helper$'"
+check "tpmauthn-helper in /usr/lib/$arch/tpmauthn, setuid root (4755 root/root)" \
+  sh -c "dpkg-deb -c '$(ls "$dist"/deb/libpam-tpmauthn_*.deb)' | grep -qE '^-rwsr-xr-x root/root .* ./usr/lib/$arch/tpmauthn/tpmauthn-helper$'"
 check "the packaged module runs the packaged helper" \
-  grep -qa '/usr/libexec/tpmauthn/tpmauthn-helper' "$module"
+  grep -qa "/usr/lib/$arch/tpmauthn/tpmauthn-helper" "$module"
 
 echo "== .rpm contents"
 rpmlist=$(rpm -qlp "$dist"/rpm/*.rpm 2>/dev/null)
