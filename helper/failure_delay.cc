@@ -48,6 +48,7 @@ bool WriteStamp(int fd, uint64_t value) {
 }  // namespace
 
 config::ConfigResult<void> FailureDelay::Enter() {
+  if (fd_) return {};  // already inside this attempt
   const std::string dir_path = state_dir_ + "/helper-delay";
   auto dir = config::OpenTrustedDirectory(dir_path, 0700);
   if (!dir) return dir.error();

@@ -25,7 +25,6 @@
 #include "helper/failure_delay.h"
 #include "pam_module/helper_protocol.h"
 #include "pam_module/relying_party.h"
-#include "tpm/key_store.h"
 #include "tpm/platform_authenticator.h"
 
 namespace tpmauthn::helper {
@@ -127,14 +126,6 @@ void SendResult(Outcome outcome) {
   (void)pam::helper::WriteFrame(kProtocolFd, FrameType::kResult, webauthn::ByteView(&code, 1));
 }
 
-config::ConfigResult<std::optional<std::string>> LocalKeyUser(const std::string& store,
-                                                              webauthn::ByteView id) {
-  if (!tpm::PlatformAuthenticator::HasKey(store, id)) return std::optional<std::string>();
-  auto record = tpm::KeyStore(store).Load(id);
-  if (!record) return config::ConfigFail(record.error().message);
-  return std::optional<std::string>(record->user);
-}
-
 // The request, the caller rule, the system options and the flow.
 Decision Serve() {
   auto request = pam::helper::ReadFrame(kProtocolFd, Direction::kToHelper, kRequestTimeoutMs);
@@ -171,7 +162,7 @@ Decision Serve() {
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       std::nullopt,
-      [&](webauthn::ByteView id) { return LocalKeyUser(options->store, id); },
+      [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::EnrolledUser(options->store, id); },
   };
   Decision decision = pam::Authenticate(*options, user, env);
   if (decision.outcome == Outcome::kSuccess) {

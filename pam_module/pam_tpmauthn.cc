@@ -211,15 +211,6 @@ std::optional<config::Options> ReadOptions(pam_handle_t* pamh, int argc, const c
   return std::move(*options);
 }
 
-// The user a key in this machine's store was enrolled for, if it has one.
-config::ConfigResult<std::optional<std::string>> LocalKeyUser(const std::string& store,
-                                                              webauthn::ByteView id) {
-  if (!tpm::PlatformAuthenticator::HasKey(store, id)) return std::optional<std::string>();
-  auto record = tpm::KeyStore(store).Load(id);
-  if (!record) return config::ConfigFail(record.error().message);
-  return std::optional<std::string>(record->user);
-}
-
 std::optional<uid_t> UidOf(const char* user) {
   std::vector<char> buffer(16384);
   passwd entry{};
@@ -310,7 +301,7 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,
-      [&](webauthn::ByteView id) { return LocalKeyUser(options->store, id); },
+      [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::EnrolledUser(options->store, id); },
   };
   Decision decision = pam::Authenticate(*options, user, env);
   const int code = ToPamCode(decision.outcome, options->nouserok);

@@ -59,6 +59,14 @@ bool PlatformAuthenticator::HasKey(const std::string& store_dir, webauthn::ByteV
   return ::lstat(KeyStore(store_dir).PathFor(credential_id).c_str(), &st) == 0;
 }
 
+config::ConfigResult<std::optional<std::string>> PlatformAuthenticator::EnrolledUser(
+    const std::string& store_dir, webauthn::ByteView credential_id) {
+  if (!HasKey(store_dir, credential_id)) return std::optional<std::string>();
+  auto record = KeyStore(store_dir).Load(credential_id);
+  if (!record) return config::ConfigFail(record.error().message);
+  return std::optional<std::string>(record->user);
+}
+
 webauthn::Result<webauthn::AssertionOutput, AuthenticatorError>
 PlatformAuthenticator::GetAssertion(const webauthn::GetAssertionOptions& options) {
   std::optional<KeyRecord> chosen;

@@ -24,6 +24,10 @@ class PlatformAuthenticator : public webauthn::Authenticator {
 
   // True if the store holds a key for `credential_id` (no TPM access).
   static bool HasKey(const std::string& store_dir, webauthn::ByteView credential_id);
+  // The user the store's key for `credential_id` was enrolled for; nullopt
+  // when the store has no such key (no TPM access).
+  static config::ConfigResult<std::optional<std::string>> EnrolledUser(
+      const std::string& store_dir, webauthn::ByteView credential_id);
 
   webauthn::Result<webauthn::AssertionOutput, webauthn::AuthenticatorError> GetAssertion(
       const webauthn::GetAssertionOptions& options) override;

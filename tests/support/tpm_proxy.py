@@ -31,7 +31,7 @@ def command_name(code):
     return COMMAND_NAMES.get(code, f"0x{code:x}")
 
 
-def _read_exact(conn, size):
+def read_exact(conn, size):
     data = b""
     while len(data) < size:
         chunk = conn.recv(size - len(data))
@@ -43,11 +43,11 @@ def _read_exact(conn, size):
 
 def _read_message(conn):
     """One TPM command or response: tag(2) size(4) code(4) body."""
-    header = _read_exact(conn, 10)
+    header = read_exact(conn, 10)
     if header is None:
         return None
     size = struct.unpack(">I", header[2:6])[0]
-    rest = _read_exact(conn, size - 10) if size > 10 else b""
+    rest = read_exact(conn, size - 10) if size > 10 else b""
     return None if rest is None else header + rest
 
 
