@@ -15,6 +15,9 @@
 #include "pam_module/helper_protocol.h"
 
 namespace tpmauthn::pam {
+
+const char kDefaultHelper[] = TPMAUTHN_HELPER_PATH;
+
 namespace {
 
 using helper::Direction;

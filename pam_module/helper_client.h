@@ -14,7 +14,9 @@
 
 namespace tpmauthn::pam {
 
-inline constexpr const char* kDefaultHelper = TPMAUTHN_HELPER_PATH;
+// $libexecdir/tpmauthn/tpmauthn-helper, as installed (a whole string in the
+// module's read-only data, so packaging checks can find it).
+extern const char kDefaultHelper[];
 
 // How long the module waits for the helper's next frame (the helper may be
 // waiting for the TPM, another login's lock or its failure delay).

@@ -15,7 +15,7 @@ Consumers: pamtester under pam_wrapper, run as a test user, and i3lock under
 Xvfb (on a loopback TCP port) with the PIN typed by xdotool. The protocol and
 trust-rule cases speak to the helper directly over a socket.
 
-usage: helper_test.py TPMAUTHN PAM_MODULE HELPER     (as root; exit 77 = skipped)
+usage: helper_test.py TPMAUTHN PAM_MODULE HELPER PAMTEST_RUNNER   (as root; 77 = skipped)
 """
 import ctypes
 import glob
@@ -32,8 +32,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from harness import (Checks, Swtpm, pam_wrapper_env, require_root_and_tools,  # noqa: E402
-                     write_private_etc, write_stack)
+from harness import (Checks, Swtpm, direct_service_dir, pam_wrapper_env,  # noqa: E402
+                     require_root_and_tools, write_private_etc, write_stack)
 from tpm_proxy import read_exact  # noqa: E402
 
 TOOLS = ("unshare", "mount", "setpriv", "swtpm", "pamtester", "Xvfb", "xdotool", "i3lock")
@@ -42,7 +42,7 @@ if "--inside" not in sys.argv:
     os.execvp("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
                           os.path.abspath(__file__), *sys.argv[1:], "--inside"])
 
-tpmauthn, module, helper_build = (os.path.abspath(a) for a in sys.argv[1:4])
+tpmauthn, module, helper_build, runner = (os.path.abspath(a) for a in sys.argv[1:5])
 checks = Checks(verbose=True)
 check = checks.check
 
@@ -315,6 +315,19 @@ try:
         check(f"try_first_pass {where}: a wrong PAM_AUTHTOK, then the PIN asked and typed",
               rc == 0 and "PIN for" in out and "Wrong PIN" in out, out)
     locker_stack()
+
+    # --- a conversation that refuses messages (cinnamon-screensaver fails
+    # PAM_TEXT_INFO): not fatal. A wrong PIN's error line is refused, the
+    # second PIN is asked anyway and unlocks.
+    direct_service_dir(tmp)  # the same pam.d
+    for uid, where in ((ALICE_UID, "through the helper"), (0, "in-process (root)")):
+        env = pam_wrapper_env(pamd, TPMAUTHN_TEST_REFUSE_MESSAGES="1")
+        p = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                            runner, "--direct", module, f"helper={helper} cue", ALICE,
+                            "000444", ALICE_PIN],
+                           capture_output=True, text=True, env=env, cwd="/", timeout=120)
+        check(f"messages refused by the conversation {where}: the next PIN still unlocks",
+              "result 0" in p.stdout and "refused Wrong PIN" in p.stdout, p.stdout + p.stderr)
 
     # --- protocol: argc, bounds, truncation -----------------------------------
     a, b = socket.socketpair()

@@ -17,7 +17,10 @@
 // the PIN "--null-reply" answers with a NULL response text. With
 // $TPMAUTHN_TEST_ANSWER_CMD, echo-on prompts are answered by that shell command
 // (the prompt in $TPMAUTHN_TEST_PROMPT, the answer on its stdout).
-// Prints "result N", then "error TEXT" / "info TEXT" lines.
+// Prints "result N", then "error TEXT" / "info TEXT" lines. With
+// $TPMAUTHN_TEST_REFUSE_MESSAGES set, the conversation fails (PAM_CONV_ERR)
+// for every PAM_ERROR_MSG and PAM_TEXT_INFO, as cinnamon-screensaver's does for
+// PAM_TEXT_INFO; those print as "refused-error TEXT" / "refused-info TEXT".
 //
 // Allocation failure (--direct only): with $TPMAUTHN_TEST_FAIL_ALLOC=N the
 // N-th allocation inside pam_sm_authenticate fails — C++ operator new throws
@@ -141,6 +144,12 @@ int Converse(int count, const pam_message** messages, pam_response** responses, 
       // conversation function).
       const std::string& pin = script->pins[script->next++];
       out[i].resp = pin == "--null-reply" ? nullptr : strdup(pin.c_str());
+    } else if (std::getenv("TPMAUTHN_TEST_REFUSE_MESSAGES")) {
+      (m->msg_style == PAM_ERROR_MSG ? script->errors : script->infos)
+          .emplace_back(std::string("refused ") + m->msg);
+      for (int j = 0; j < i; ++j) std::free(out[j].resp);
+      std::free(out);
+      return PAM_CONV_ERR;
     } else if (m->msg_style == PAM_ERROR_MSG) {
       script->errors.emplace_back(m->msg);
     } else {
