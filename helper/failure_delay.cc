@@ -53,8 +53,8 @@ config::ConfigResult<void> FailureDelay::Enter() {
   auto dir = config::OpenTrustedDirectory(dir_path, 0700);
   if (!dir) return dir.error();
   const std::string name = std::to_string(uid_);
-  config::UniqueFd fd(::openat(dir->get(), name.c_str(),
-                               O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
+  config::UniqueFd fd(
+      ::openat(dir->get(), name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
   if (!fd) return config::ConfigFail(dir_path + "/" + name + ": " + config::ErrnoMessage(errno));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||

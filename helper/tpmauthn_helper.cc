@@ -44,7 +44,7 @@ constexpr int kRequestTimeoutMs = 30 * 1000;
 bool SanitizeDescriptors() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-      int opened = ::open("/dev/null", O_RDWR | O_NOCTTY);
+      int opened = ::open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
       if (opened != fd) return false;
     }
   }

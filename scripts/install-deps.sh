@@ -30,7 +30,7 @@ packages=(
   # real PAM consumers, driven in a private mount namespace; nm for the export check
   sudo login util-linux binutils
   # a screen locker run as the user (tpmauthn-helper test): i3lock on Xvfb, typed into by xdotool
-  i3lock xvfb xdotool
+  i3lock xvfb xdotool iproute2
   # memcheck on the PAM path
   valgrind
   # SSH end-to-end test (installed without starting a system sshd: see below)

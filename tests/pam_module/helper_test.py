@@ -2,7 +2,8 @@
 """tpmauthn-helper: PAM run as the user (screen lockers) unlocks with the TPM PIN
 through the setuid helper, and every trust rule of the helper holds.
 
-The test re-executes itself in a private mount namespace (unshare -m). There a
+The test re-executes itself in private mount and network namespaces
+(unshare -m -n; only loopback is up). There a
 tmpfs holds setuid copies of the helper (and one on a nosuid tmpfs); /etc and
 /var/lib become overlays whose upper layers are on a tmpfs, so that
 /etc/tpmauthn and /var/lib/tpmauthn can exist there, and temp dirs are
@@ -36,10 +37,12 @@ from harness import (Checks, Swtpm, direct_service_dir, pam_wrapper_env,  # noqa
                      require_root_and_tools, write_private_etc, write_stack)
 from tpm_proxy import read_exact  # noqa: E402
 
-TOOLS = ("unshare", "mount", "setpriv", "swtpm", "pamtester", "Xvfb", "xdotool", "i3lock")
+TOOLS = ("unshare", "mount", "ip", "setpriv", "swtpm", "pamtester", "Xvfb", "xdotool", "i3lock")
 if "--inside" not in sys.argv:
     require_root_and_tools("mount namespaces and setuid copies", TOOLS)
-    os.execvp("unshare", ["unshare", "-m", "--propagation", "private", sys.executable,
+    # A network namespace of its own too: Xvfb's TCP port and abstract socket
+    # cannot meet another X server's.
+    os.execvp("unshare", ["unshare", "-m", "-n", "--propagation", "private", sys.executable,
                           os.path.abspath(__file__), *sys.argv[1:], "--inside"])
 
 tpmauthn, module, helper_build, runner = (os.path.abspath(a) for a in sys.argv[1:5])
@@ -90,12 +93,12 @@ class Helper:
     """The helper at `path` run as `uid` (real uid; the setuid bit makes it
     root) with a socket on its standard input, as the module runs it."""
 
-    def __init__(self, path, uid, env=None, argv0="tpmauthn-helper", extra_args=()):
+    def __init__(self, path, uid, env=None, argv0="tpmauthn-helper", extra_args=(), **popen):
         self.sock, theirs = socket.socketpair()
         self.process = subprocess.Popen([argv0, *extra_args], executable=path, stdin=theirs,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                         env=env or {}, user=uid, group=uid, extra_groups=[],
-                                        cwd="/")
+                                        cwd="/", **popen)
         theirs.close()
 
     def send(self, data):
@@ -165,10 +168,19 @@ tmp = tempfile.mkdtemp(prefix="tpmauthn-helper-", dir="/var/tmp")
 os.chmod(tmp, 0o755)
 swtpm = None
 try:
-    # --- the namespace: setuid copies, overlays, private users ---------------
+    # --- the namespace: loopback, setuid copies, overlays, private users ------
+    sh("ip", "link", "set", "lo", "up")
+    # /tmp is hidden below (and the build tree may be in it): copies of the
+    # programs under test, which have no build-tree dependencies.
+    os.mkdir(f"{tmp}/bin")
+    for name in ("tpmauthn", "module", "helper_build", "runner"):
+        copy = f"{tmp}/bin/{os.path.basename(globals()[name])}"
+        shutil.copy2(globals()[name], copy)
+        globals()[name] = copy
     for d in ("ov", "suid", "nosuid", "etc-tpmauthn", "var-tpmauthn", "pam.d", "tpm", "rootonly",
               "home"):
         os.mkdir(os.path.join(tmp, d))
+    os.chmod(f"{tmp}/bin", 0o755)
     os.chmod(os.path.join(tmp, "rootonly"), 0o700)
     os.chmod(os.path.join(tmp, "home"), 0o755)
     sh("mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", f"{tmp}/ov")
@@ -393,6 +405,34 @@ try:
     check("TSS2_LOGFILE/TSS2_LOG from the caller: login works, no file created",
           outcome == "success" and not os.path.exists(log)
           and not os.path.exists(f"{tmp}/rootonly/pcap"), (outcome, os.listdir(f"{tmp}/rootonly")))
+
+    # --- descriptors and umask: a caller that leaks a descriptor, closes 1 and 2
+    # and sets umask 0. Seen in /proc while the helper waits at its prompt.
+    leaked_r, leaked_w = os.pipe()
+
+    def close_stdout_and_stderr():
+        os.close(1)
+        os.close(2)
+
+    h = Helper(helper, ALICE_UID, pass_fds=(leaked_r,), umask=0,
+               preexec_fn=close_stdout_and_stderr)
+    h.send(request(ALICE))
+    prompt = h.read()
+    proc = f"/proc/{h.process.pid}"
+    fds = {int(n): os.readlink(f"{proc}/fd/{n}") for n in os.listdir(f"{proc}/fd")}
+    umask = [line.strip() for line in open(f"{proc}/status") if line.startswith("Umask:")]
+    h.send(frame(NO_ANSWER))
+    while (f := h.read()) and f[0] != RESULT:
+        if f[0] == PROMPT_SECRET:
+            h.send(frame(NO_ANSWER))
+    h.finish()
+    leaked = f"pipe:[{os.fstat(leaked_r).st_ino}]"
+    os.close(leaked_r)
+    os.close(leaked_w)
+    check("an inherited descriptor is closed, closed 1 and 2 are reopened on /dev/null",
+          prompt and prompt[0] == PROMPT_SECRET and leaked not in fds.values()
+          and fds.get(1) == "/dev/null" and fds.get(2) == "/dev/null", fds)
+    check("the helper's umask is 077 whatever the caller's", umask == ["Umask:\t0077"], umask)
 
     # --- per-user failure delay -------------------------------------------------
     started = time.monotonic()
