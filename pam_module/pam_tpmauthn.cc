@@ -144,7 +144,9 @@ class FirstPassInterface final : public webauthn::UserInterface {
     if ((use_ || try_) && !first_taken_) {
       first_taken_ = true;
       const void* item = nullptr;
-      if (pam_get_item(pamh_, PAM_AUTHTOK, &item) == PAM_SUCCESS && item) {
+      // An empty PAM_AUTHTOK counts as none.
+      if (pam_get_item(pamh_, PAM_AUTHTOK, &item) == PAM_SUCCESS && item &&
+          *static_cast<const char*>(item) != '\0') {
         return webauthn::SecretBytes(std::string_view(static_cast<const char*>(item)));
       }
     }
@@ -301,7 +303,9 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,
-      [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::EnrolledUser(options->store, id); },
+      [&](webauthn::ByteView id) {
+        return tpm::PlatformAuthenticator::EnrolledUser(options->store, id);
+      },
   };
   Decision decision = pam::Authenticate(*options, user, env);
   const int code = ToPamCode(decision.outcome, options->nouserok);

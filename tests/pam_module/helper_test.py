@@ -326,6 +326,9 @@ try:
         rc, out = pamtester(uid, ALICE, ALICE_PIN, PAM_AUTHTOK="000333")
         check(f"try_first_pass {where}: a wrong PAM_AUTHTOK, then the PIN asked and typed",
               rc == 0 and "PIN for" in out and "Wrong PIN" in out, out)
+        rc, out = pamtester(uid, ALICE, ALICE_PIN, PAM_AUTHTOK="")
+        check(f"try_first_pass {where}: an empty PAM_AUTHTOK is none, the PIN is asked",
+              rc == 0 and "PIN for" in out and "Wrong PIN" not in out, out)
     locker_stack()
 
     # --- a conversation that refuses messages (cinnamon-screensaver fails
