@@ -228,12 +228,24 @@ int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::os
                 kExitRejected);
   }
   const std::optional<std::string> only = args.user ? args.user : authfile->owner;
+  const bool ssh_format = config::IsSshFormatAuthfile(authfile->text);
+  if (ssh_format && !args.user) {
+    return Fail(err, "import-u2f",
+                args.authfile + " is an SSH-format authfile, which names no user: say whose it "
+                                "is with --user USER",
+                kExitUsage);
+  }
   config::ImportSettings settings;
-  settings.origin = args.origin.value_or(config::DefaultOrigin());
+  // pam-u2f's default origin: pam://HOSTNAME, or "ssh:" with sshformat.
+  settings.origin = args.origin.value_or(ssh_format ? config::kPamU2fSshOrigin
+                                                    : config::DefaultOrigin());
   settings.rp_id = args.rp_id.value_or(settings.origin);
   settings.created = config::TodayUtc();
-  auto credentials = config::ParsePamU2fAuthfile(authfile->text, args.authfile, settings);
-  if (!credentials) return Fail(err, "import-u2f", credentials.error().message, kExitUsage);
+  auto parsed = ssh_format
+                    ? config::ParsePamU2fSshKey(authfile->text, args.authfile, *args.user, settings)
+                    : config::ParsePamU2fAuthfile(authfile->text, args.authfile, settings);
+  if (!parsed) return Fail(err, "import-u2f", parsed.error().message, kExitUsage);
+  std::vector<Credential>* credentials = &parsed->credentials;
   if (only) {
     std::vector<std::string> others;
     std::vector<Credential> kept;
@@ -254,6 +266,8 @@ int RunImportU2f(const CredentialFileArgs& file, const ImportArgs& args, std::os
     }
     *credentials = std::move(kept);
   }
+  // What pam-u2f would not use, and users with nothing to import.
+  for (const std::string& note : parsed->notes) err << "tpmauthn: import-u2f: " << note << "\n";
   if (args.dry_run) {
     for (const Credential& c : *credentials) out << config::FormatCredentialLine(c) << "\n";
     return kExitOk;

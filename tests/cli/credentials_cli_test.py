@@ -132,6 +132,26 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(*C, "import-u2f", os.path.join(data_dir, "pam-u2f", "invalid-lines.txt"))
     check("import of a bad file", rc == 2 and err.startswith("tpmauthn: import-u2f: "), err)
 
+    # As pam-u2f reads it: a user's last line wins, an empty user is reported.
+    twice = os.path.join(tmp, "twice.authfile")
+    first = open(authfile).read().splitlines()[0]
+    with open(twice, "w") as f:
+        f.write(first + "\nerin:\n" + first.replace(":", ":", 1).split(":")[0] + ":" +
+                first.split(":")[2] + "\n")
+    rc, out, err = run(*C, "import-u2f", twice, "--dry-run", "--origin", "pam://host")
+    check("two lines for one user: only the last imports, the earlier one is named on stderr",
+          rc == 0 and len(out.splitlines()) == 1 and "twice.authfile:1: alice: skipped" in err
+          and "erin: no credentials" in err, (rc, out, err))
+    # SSH-format authfiles (pam-u2f's sshformat=1) need --user.
+    ssh_key = os.path.join(data_dir, "pam-u2f", "upstream", "ssh_credential.cred.in")
+    rc, out, err = run(*C, "import-u2f", ssh_key, "--dry-run")
+    check("an SSH-format authfile without --user is a usage error",
+          rc == 2 and "names no user" in err and not out, (rc, out, err))
+    rc, out, err = run(*C, "import-u2f", ssh_key, "--dry-run", "--user", "alice")
+    check("an SSH-format authfile with --user imports one credential for origin ssh:",
+          rc == 0 and len(out.splitlines()) == 1 and out.startswith("alice ")
+          and "rp=ssh:" in out, (rc, out, err))
+
     # A user's own authfile (pam-u2f's ~/.config/Yubico/u2f_keys) enrolls only its owner.
     lines = open(authfile).read().splitlines()
     own, others = lines[0].replace("alice:", "nobody:", 1), lines[1:]

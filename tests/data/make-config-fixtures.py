@@ -88,7 +88,7 @@ bad_u2f = [
  ("rs256 key is not 259 bytes", f"alice:{b64(kh1)},{b64(n)},rs256,+presence"),
  ("unknown attribute +touch", f"alice:{b64(kh1)},{b64(x+y)},es256,+presence+touch"),
  ("attributes must look like", f"alice:{b64(kh1)},{b64(x+y)},es256,presence"),
- ("a device needs 4 comma-separated fields", f"alice:{b64(kh1)},{b64(x+y)},es256"),
+ ("a device needs 4 comma-separated fields", f"alice:{b64(kh1)},{b64(x+y)},es256,+presence,extra"),
  ("old-format public key is not 130 hex digits", f"alice:{b64u(kh1)},{(x+y).hex()}"),
  ("public key is not base64", f"alice:{b64(kh1)},***,es256,+presence"),
  ("not a valid public key", f"alice:{b64(kh1)},{b64(x+bytes(32))},es256,+presence"),

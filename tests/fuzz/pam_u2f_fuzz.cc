@@ -1,5 +1,5 @@
-// libFuzzer harness: pam-u2f authfile import; every credential it yields must
-// be a valid tpmauthn line.
+// libFuzzer harness: pam-u2f authfile import (both formats); every credential
+// it yields must be a valid tpmauthn line.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,9 +10,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tpmauthn::config;
   static const ImportSettings kSettings{"pam://fuzz", "pam://fuzz", "2026-01-01"};
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto credentials = ParsePamU2fAuthfile(text, "fuzz", kSettings);
-  if (credentials) {
-    for (const Credential& c : *credentials) {
+  auto parsed = IsSshFormatAuthfile(text) ? ParsePamU2fSshKey(text, "fuzz", "alice", kSettings)
+                                           : ParsePamU2fAuthfile(text, "fuzz", kSettings);
+  if (parsed) {
+    for (const Credential& c : parsed->credentials) {
       if (!ParseCredentialLine(FormatCredentialLine(c))) std::abort();
     }
   }
