@@ -246,3 +246,17 @@ BOOST_AUTO_TEST_CASE(ssh_format_refusals) {
   BOOST_TEST(!ParsePamU2fSshKey(damaged, "k", "alice", kSettings).ok());
   BOOST_TEST(!IsSshFormatAuthfile(Fixture("current.authfile")));
 }
+
+BOOST_AUTO_TEST_CASE(at_most_24_credentials_of_a_line_count_as_in_pam_u2f) {
+  const std::string current = Fixture("current.authfile");
+  std::string device = current.substr(current.find(':') + 1);
+  device = device.substr(0, device.find_first_of(":\n"));
+  std::string line = "frank";
+  for (int i = 0; i < 25; ++i) line += ":" + device;
+  auto parsed = ParsePamU2fAuthfile(line + "\n", "authfile", kSettings);
+  BOOST_REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? std::string() : parsed.error().message));
+  BOOST_TEST(parsed->credentials.size() == kPamU2fMaxDevices);
+  BOOST_TEST_REQUIRE(parsed->notes.size() == 1u);
+  BOOST_TEST(parsed->notes[0].find("frank: 1 credential(s) after the first 24 skipped") !=
+             std::string::npos, parsed->notes[0]);
+}
