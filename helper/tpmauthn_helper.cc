@@ -55,23 +55,7 @@ class SyslogLogger final : public pam::Logger {
  public:
   explicit SyslogLogger(bool debug) : debug_(debug) {}
   void Log(pam::LogLevel level, const std::string& message) override {
-    int priority = LOG_INFO;
-    switch (level) {
-      case pam::LogLevel::kDebug:
-        if (!debug_) return;
-        priority = LOG_DEBUG;
-        break;
-      case pam::LogLevel::kInfo:
-        priority = LOG_INFO;
-        break;
-      case pam::LogLevel::kNotice:
-        priority = LOG_NOTICE;
-        break;
-      case pam::LogLevel::kError:
-        priority = LOG_ERR;
-        break;
-    }
-    ::syslog(priority, "%s", message.c_str());
+    if (auto priority = pam::SyslogPriority(level, debug_)) ::syslog(*priority, "%s", message.c_str());
   }
 
  private:

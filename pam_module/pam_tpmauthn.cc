@@ -50,23 +50,9 @@ class SyslogLogger : public Logger {
  public:
   SyslogLogger(pam_handle_t* pamh, bool debug) : pamh_(pamh), debug_(debug) {}
   void Log(LogLevel level, const std::string& message) override {
-    int priority = LOG_INFO;
-    switch (level) {
-      case LogLevel::kDebug:
-        if (!debug_) return;
-        priority = LOG_DEBUG;
-        break;
-      case LogLevel::kInfo:
-        priority = LOG_INFO;
-        break;
-      case LogLevel::kNotice:
-        priority = LOG_NOTICE;
-        break;
-      case LogLevel::kError:
-        priority = LOG_ERR;
-        break;
+    if (auto priority = SyslogPriority(level, debug_)) {
+      pam_syslog(pamh_, *priority, "%s", message.c_str());
     }
-    pam_syslog(pamh_, priority, "%s", message.c_str());
   }
 
  private:

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <sys/types.h>
+#include <syslog.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/counter_store.h"
@@ -36,6 +38,22 @@ inline Decision Decide(Outcome outcome, std::string reason) {
 }
 
 enum class LogLevel { kDebug, kInfo, kNotice, kError };
+
+// The syslog(3) priority of a level; nullopt for kDebug unless `debug` (the
+// module's and the helper's loggers both go by this).
+inline std::optional<int> SyslogPriority(LogLevel level, bool debug) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return debug ? std::optional<int>(LOG_DEBUG) : std::nullopt;
+    case LogLevel::kInfo:
+      return LOG_INFO;
+    case LogLevel::kNotice:
+      return LOG_NOTICE;
+    case LogLevel::kError:
+      return LOG_ERR;
+  }
+  return LOG_ERR;
+}
 
 class Logger {
  public:
