@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "cli/exit_codes.h"
 #include "cli/remote_commands.h"
@@ -32,6 +34,22 @@ std::string DefaultStore() {
 std::string DefaultCredentials() {
   if (::geteuid() == 0) return tpmauthn::config::kDefaultCredentials;
   return Home() + "/.config/tpmauthn/credentials";
+}
+
+// Credential ids are base64url, so one in 64 starts with '-' and CLI11 reads it
+// as an option. tpmauthn has no short option but -h, so a word of the form
+// "-X..." is such a value: say how to pass it ("--" ends the options).
+std::string DashedValueHint(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() > 1 && arg[0] == '-' && arg[1] != '-' && arg != "-h") {
+      return " (\"" + std::string(arg) +
+             "\" starts with '-' and was read as an option: put \"--\" before it, e.g. "
+             "tpmauthn remove USER -- " + std::string(arg) + ")";
+    }
+  }
+  return {};
 }
 
 // Every command, in the order of `tpmauthn --help`.
@@ -86,7 +104,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "tpmauthn: usage: " << e.what() << "\n";
+    std::cerr << "tpmauthn: usage: " << e.what() << DashedValueHint(argc, argv) << "\n";
     return kExitUsage;
   }
   try {

@@ -196,6 +196,13 @@ with tempfile.TemporaryDirectory() as tmp:
     check("remove", rc == 0, err)
     rc, out, err = run(*C, "remove", "alice", alice_id)
     check("remove twice", rc == 1 and "no credential" in err, err)
+    # One id in 64 starts with '-': the usage error says to put "--" before it,
+    # and with "--" the id reaches the command.
+    rc, out, err = run(*C, "remove", "alice", "-Qk9zZXQ")
+    check("an id starting with '-' gets a usage error that says to use --",
+          rc == 2 and '"--"' in err and "-Qk9zZXQ" in err, err)
+    rc, out, err = run(*C, "remove", "alice", "--", "-Qk9zZXQ")
+    check("after -- an id starting with '-' is an id", rc == 1 and "no credential -Qk9zZXQ" in err, err)
     check("comment kept", open(creds).read().startswith("# test credentials\n"))
 
     # A broken file is reported with its name and line.

@@ -201,13 +201,13 @@ with tempfile.TemporaryDirectory() as tmp:
                                  text=True, check=True).stdout
             return set(re.findall(r"0x[0-9a-fA-F]+", out))
 
-        rc, out, err = run(["remove", "bob", reg.get("id", "x")])
+        rc, out, err = run(["remove", "bob", "--", reg.get("id", "x")])
         check("remove refuses another user's credential and removes nothing",
               rc == 2 and "enrolled for alice" in err
               and len(os.listdir(os.path.join(tmp, "keys"))) >= 1, f"{rc} {out} {err}")
         before = nv_indexes()
         pin_index = json.loads(open(glob.glob(os.path.join(tmp, "keys", "*.key"))[0]).read())["pinIndex"]
-        rc, out, err = run(["remove", "alice", reg.get("id", "x")])
+        rc, out, err = run(["remove", "alice", "--", reg.get("id", "x")])
         check("remove deletes line, key and PIN index", rc == 0
               and "deleted its TPM key and PIN index" in out
               and not os.listdir(os.path.join(tmp, "keys"))
