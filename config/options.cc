@@ -1,6 +1,8 @@
 // Option parsing for pam_tpmauthn and tpmauthn.conf.
 #include "config/options.h"
 
+#include <algorithm>
+
 #include "config/lines.h"
 #include "config/safe_file.h"
 
@@ -136,6 +138,30 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
     std::string helper;
     if (auto ok = path(helper); !ok) return ok;
     o.helper = std::move(helper);
+    return {};
+  }
+  if (key == "authenticators") {
+    if (auto ok = need_value(); !ok) return ok;
+    std::vector<AuthenticatorKind> kinds;
+    for (std::string_view rest = value;;) {
+      const size_t comma = rest.find(',');
+      const std::string_view name = rest.substr(0, comma);
+      AuthenticatorKind kind;
+      if (name == "tpm") {
+        kind = AuthenticatorKind::kTpm;
+      } else if (name == "fido2") {
+        kind = AuthenticatorKind::kFido2;
+      } else {
+        return OptionError(source, key, "must be a comma-separated list of tpm and fido2");
+      }
+      if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
+        return OptionError(source, key, "names " + std::string(name) + " twice");
+      }
+      kinds.push_back(kind);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    o.authenticators = std::move(kinds);
     return {};
   }
   if (key == "try_first_pass") return flag(o.try_first_pass);

@@ -10,7 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
 #include "config/config_error.h"
+#include "config/credential.h"
 #include "config/tcti.h"
 
 namespace tpmauthn::config {
@@ -60,6 +63,12 @@ struct Options {
   // other prompt, try_first_pass asks again after a wrong one.
   bool try_first_pass = false;                    // try_first_pass
   bool use_first_pass = false;                    // use_first_pass
+  // Local authenticators in order of preference (kTpm, kFido2; each at most
+  // once). A user with credentials of both kinds is asked by the first; a
+  // TPM that is locked out or missing hands over to the next.
+  std::vector<AuthenticatorKind> authenticators = {AuthenticatorKind::kTpm,
+                                                   AuthenticatorKind::kFido2};
+  // authenticators=
 };
 
 // Applies one "key" or "key=value" token; `source` names where it came from

@@ -105,7 +105,7 @@ DelayedAuthenticator::GetAssertion(const webauthn::GetAssertionOptions& options)
   if (ui_.failure()) {
     return webauthn::AuthenticatorError{webauthn::AuthenticatorErrorKind::kUnavailable,
                                         "failure delay: " + ui_.failure()->message, std::nullopt,
-                                        std::nullopt, false};
+                                        std::nullopt, false, {}};
   }
   return result;
 }

@@ -22,6 +22,7 @@
 
 #include "config/options.h"
 #include "config/privileges.h"
+#include "fido2/system_authenticator.h"
 #include "helper/failure_delay.h"
 #include "pam_module/helper_protocol.h"
 #include "pam_module/relying_party.h"
@@ -147,6 +148,12 @@ Decision Serve() {
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
       std::nullopt,
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::EnrolledUser(options->store, id); },
+      [&](webauthn::UserInterface& attempt_ui) -> pam::AuthenticatorResult {
+        fido2::Fido2Settings settings;
+        settings.timeout_ms = fido2::TouchTimeoutMs(options->timeout_seconds);
+        return std::unique_ptr<webauthn::Authenticator>(std::make_unique<DelayedAuthenticator>(
+            fido2::NewSystemAuthenticator(attempt_ui, std::move(settings)), delay, ui));
+      },
   };
   Decision decision = pam::Authenticate(*options, user, env);
   if (decision.outcome == Outcome::kSuccess) {

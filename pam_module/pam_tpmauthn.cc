@@ -20,6 +20,7 @@
 
 #include "config/options.h"
 #include "config/safe_file.h"
+#include "fido2/system_authenticator.h"
 #include "pam_module/helper_client.h"
 #include "pam_module/pin_change.h"
 #include "pam_module/relying_party.h"
@@ -283,7 +284,7 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
                                               "not offering " + std::string(user) + "'s PIN: " +
                                                   *why + " (module option pin_for_others "
                                                          "allows it)",
-                                              std::nullopt, std::nullopt, false};
+                                              std::nullopt, std::nullopt, false, {}};
         }
         return IsolatedTpmAuthenticator::Open(*options, ui, prompt);
       },
@@ -291,6 +292,11 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
       rhost && *rhost ? std::optional<std::string>(rhost) : std::nullopt,
       [&](webauthn::ByteView id) {
         return tpm::PlatformAuthenticator::EnrolledUser(options->store, id);
+      },
+      [&](webauthn::UserInterface& ui) -> AuthenticatorResult {
+        fido2::Fido2Settings settings;
+        settings.timeout_ms = fido2::TouchTimeoutMs(options->timeout_seconds);
+        return fido2::NewSystemAuthenticator(ui, std::move(settings));
       },
   };
   Decision decision = pam::Authenticate(*options, user, env);

@@ -117,34 +117,48 @@ config::ConfigResult<std::vector<config::Credential>> FileCredentialSource::Load
   return LoadCredentials(options_, user, local_key_user_);
 }
 
-webauthn::Result<Plan, Decision> ChoosePlan(const config::Options& options,
-                                            const std::string& user,
-                                            const std::vector<config::Credential>& credentials,
-                                            const Environment& env) {
-  Plan plan;
-  plan.origin = options.origin.value_or(config::DefaultOrigin());
-  plan.rp_id = options.rp_id.value_or(plan.origin);
-  auto select = [&](config::AuthenticatorKind kind, bool need_local_key) {
-    std::vector<const config::Credential*> out;
+webauthn::Result<std::vector<Plan>, Decision> ChoosePlans(
+    const config::Options& options, const std::string& user,
+    const std::vector<config::Credential>& credentials, const Environment& env) {
+  Plan base;
+  base.origin = options.origin.value_or(config::DefaultOrigin());
+  base.rp_id = options.rp_id.value_or(base.origin);
+  auto select = [&](config::AuthenticatorKind kind) {
+    Plan plan = base;
+    plan.kind = kind;
     for (const config::Credential& c : credentials) {
       if (c.kind != kind || c.id.empty()) continue;
       if ((c.rp_id && *c.rp_id != plan.rp_id) || (c.origin && *c.origin != plan.origin)) continue;
-      if (need_local_key && !env.has_local_key(c.id)) continue;  // enrolled elsewhere
-      out.push_back(&c);
+      if (kind == config::AuthenticatorKind::kTpm && !env.has_local_key(c.id)) {
+        continue;  // enrolled on another machine
+      }
+      plan.usable.push_back(&c);
     }
-    return out;
+    return plan;
   };
-  std::vector<const config::Credential*> local = select(config::AuthenticatorKind::kTpm, true);
-  plan.remote = options.mode == config::Mode::kRemote ||
-                (options.mode == config::Mode::kAuto && (env.remote_host || local.empty()));
-  plan.usable = plan.remote ? select(config::AuthenticatorKind::kRemote, false) : local;
-  if (plan.usable.empty()) {
+  std::vector<Plan> local;
+  for (config::AuthenticatorKind kind : options.authenticators) {
+    if (kind == config::AuthenticatorKind::kFido2 && !env.open_fido2) continue;
+    Plan plan = select(kind);
+    if (!plan.usable.empty()) local.push_back(std::move(plan));
+  }
+  const bool remote = options.mode == config::Mode::kRemote ||
+                      (options.mode == config::Mode::kAuto && (env.remote_host || local.empty()));
+  std::vector<Plan> plans;
+  if (remote) {
+    Plan plan = select(config::AuthenticatorKind::kRemote);
+    if (!plan.usable.empty()) plans.push_back(std::move(plan));
+  } else {
+    plans = std::move(local);
+  }
+  if (plans.empty()) {
     return Decide(Outcome::kUnavailable,
                   user + " has no " +
-                      (plan.remote ? "remote credential" : "credential with a key on this machine") +
-                      " for " + plan.rp_id + " (origin " + plan.origin + ")");
+                      (remote ? "remote credential"
+                              : "credential with a key on this machine or a security key") +
+                      " for " + base.rp_id + " (origin " + base.origin + ")");
   }
-  return plan;
+  return plans;
 }
 
 webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
@@ -156,20 +170,29 @@ webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
     return AttemptEnd{Decide(Outcome::kUnavailable, "the kernel random generator failed")};
   }
   out.client_data = webauthn::SerializeClientData(webauthn::kTypeGet, out.challenge, plan.origin);
-  if (options.cue && attempt == 1 && !plan.remote) {
+  // The TPM's counter is ordered by the assertion lock; a security key is
+  // touched by one person at a time, and the lock is not held for a touch.
+  const bool tpm = plan.kind == config::AuthenticatorKind::kTpm;
+  if (options.cue && attempt == 1 && tpm) {
     env.ui.Info("Using this computer's TPM to verify you.");
   }
-  if (!plan.remote) {
+  if (tpm) {
     if (auto entered = ordered.Enter(); !entered) {
       return AttemptEnd{Decide(Outcome::kUnavailable, entered.error().message)};
     }
   }
-  std::vector<Bytes> allow;
-  for (const config::Credential* c : plan.usable) allow.push_back(c->id);
+  webauthn::GetAssertionOptions request;
+  request.rp_id = plan.rp_id;
+  request.challenge = out.challenge;
+  request.client_data_json.assign(out.client_data.begin(), out.client_data.end());
+  request.client_data_hash = webauthn::Sha256(request.client_data_json);
+  for (const config::Credential* c : plan.usable) {
+    request.allow_credentials.push_back(c->id);
+    request.credential_requires_uv.push_back(c->require_uv);
+  }
+  request.require_user_verification = options.uv == config::UvPolicy::kRequired;
   const auto started = std::chrono::steady_clock::now();
-  auto answer = device.GetAssertion({plan.rp_id, out.challenge,
-                                     webauthn::Sha256(webauthn::AsBytes(out.client_data)), allow,
-                                     options.uv == config::UvPolicy::kRequired});
+  auto answer = device.GetAssertion(request);
   if (ordered.failure()) {
     return AttemptEnd{Decide(Outcome::kUnavailable, ordered.failure()->message)};
   }
@@ -191,6 +214,7 @@ webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
 AttemptEnd MapAuthenticatorError(const config::Options& options, const std::string& user,
                                  unsigned attempt, const webauthn::AuthenticatorError& e,
                                  Environment& env) {
+  auto say = [&](const std::string& words) { env.ui.Error(e.user_message.empty() ? words : e.user_message); };
   switch (e.kind) {
     case AuthenticatorErrorKind::kWrongPin:
       env.log.Log(LogLevel::kNotice,
@@ -202,8 +226,12 @@ AttemptEnd MapAuthenticatorError(const config::Options& options, const std::stri
       }
       if (e.per_credential_pin && e.tries_left == 0u) {
         // That was the last try: asking again would only meet the block.
-        env.ui.Error("Wrong PIN. PIN blocked: ask an administrator to reset it.");
-        return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+        say("Wrong PIN. PIN blocked: ask an administrator to reset it.");
+        return AttemptEnd{Decide(Outcome::kUnavailable, e.message), true};
+      }
+      if (!e.user_message.empty()) {
+        env.ui.Error(e.user_message);
+        return AttemptEnd{std::nullopt};
       }
       env.ui.Error(!e.tries_left ? "Wrong PIN."
                    : e.per_credential_pin
@@ -212,16 +240,18 @@ AttemptEnd MapAuthenticatorError(const config::Options& options, const std::stri
                              " left before the TPM locks out.");
       return AttemptEnd{std::nullopt};  // ask again
     case AuthenticatorErrorKind::kPinBlocked:
-      env.ui.Error("PIN blocked: ask an administrator to reset it.");
-      return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+      say("PIN blocked: ask an administrator to reset it.");
+      return AttemptEnd{Decide(Outcome::kUnavailable, e.message), true};
     case AuthenticatorErrorKind::kLockout:
-      env.ui.Error("The TPM is locked after too many wrong PINs; try again later.");
-      return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+      say("The TPM is locked after too many wrong PINs; try again later.");
+      return AttemptEnd{Decide(Outcome::kUnavailable, e.message), true};
     case AuthenticatorErrorKind::kUnavailable:
     case AuthenticatorErrorKind::kNotFound:
-      return AttemptEnd{Decide(Outcome::kUnavailable, e.message)};
+      if (!e.user_message.empty()) env.ui.Error(e.user_message);
+      return AttemptEnd{Decide(Outcome::kUnavailable, e.message), true};
     case AuthenticatorErrorKind::kCancelled:
     case AuthenticatorErrorKind::kRefused:
+      if (!e.user_message.empty()) env.ui.Error(e.user_message);
       break;
   }
   return AttemptEnd{Decide(Outcome::kAuthError, e.message)};
@@ -283,6 +313,53 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   return Authenticate(options, user, env, files);
 }
 
+namespace {
+
+std::string_view Describe(config::AuthenticatorKind kind) {
+  switch (kind) {
+    case config::AuthenticatorKind::kTpm:
+      return "this computer's TPM";
+    case config::AuthenticatorKind::kFido2:
+      return "your security key";
+    case config::AuthenticatorKind::kRemote:
+      return "your own computer's authenticator";
+  }
+  return "another authenticator";
+}
+
+// One plan's attempts, up to max_tries wrong PINs.
+AttemptEnd RunPlan(const config::Options& options, const std::string& user, const Plan& plan,
+                   AssertionLock& ordered, const config::CounterStore& counters,
+                   Environment& env) {
+  AuthenticatorResult device = [&]() -> AuthenticatorResult {
+    switch (plan.kind) {
+      case config::AuthenticatorKind::kRemote:
+        return std::unique_ptr<webauthn::Authenticator>(
+            std::make_unique<RemoteAuthenticator>(env.ui));
+      case config::AuthenticatorKind::kFido2:
+        return env.open_fido2(env.ui);
+      case config::AuthenticatorKind::kTpm:
+        break;
+    }
+    return env.open_authenticator(ordered);
+  }();
+  if (!device) return AttemptEnd{Decide(Outcome::kUnavailable, device.error().message), true};
+  for (unsigned attempt = 1; attempt <= options.max_tries; ++attempt) {
+    auto answer = RunAttempt(options, user, plan, attempt, **device, ordered, env);
+    if (!answer) {
+      if (answer.error().decision) return answer.error();
+      continue;  // a wrong PIN, with tries left
+    }
+    // Verified and stored under the assertion lock, then let go of.
+    Decision decision = VerifyAndStore(options, user, plan, *answer, counters, env);
+    ordered.Leave();
+    return AttemptEnd{std::move(decision)};
+  }
+  return AttemptEnd{Decide(Outcome::kMaxTries, "too many wrong PINs")};
+}
+
+}  // namespace
+
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env,
                       CredentialSource& source) {
   auto credentials = source.Load(user);
@@ -290,30 +367,24 @@ Decision Authenticate(const config::Options& options, const std::string& user, E
   if (credentials->empty()) {
     return Decide(Outcome::kUserUnknown, "no credential enrolled for user " + user);
   }
-  auto plan = ChoosePlan(options, user, *credentials, env);
-  if (!plan) return plan.error();
+  auto plans = ChoosePlans(options, user, *credentials, env);
+  if (!plans) return plans.error();
   if (auto ok = config::OpenTrustedDirectory(options.state, 0700); !ok) {
     return Decide(Outcome::kUnavailable, "state directory: " + ok.error().message);
   }
   AssertionLock ordered(env.ui, options.state + "/assertions.lock");
-  AuthenticatorResult device =
-      plan->remote ? AuthenticatorResult(std::unique_ptr<webauthn::Authenticator>(
-                         std::make_unique<RemoteAuthenticator>(env.ui)))
-                   : env.open_authenticator(ordered);
-  if (!device) return Decide(Outcome::kUnavailable, device.error().message);
   const config::CounterStore counters(options.state);
-  for (unsigned attempt = 1; attempt <= options.max_tries; ++attempt) {
-    auto answer = RunAttempt(options, user, *plan, attempt, **device, ordered, env);
-    if (!answer) {
-      if (answer.error().decision) return *answer.error().decision;
-      continue;  // a wrong PIN, with tries left
-    }
-    // Verified and stored under the assertion lock, then let go of.
-    Decision decision = VerifyAndStore(options, user, *plan, *answer, counters, env);
+  for (size_t i = 0;; ++i) {
+    const Plan& plan = (*plans)[i];
+    AttemptEnd end = RunPlan(options, user, plan, ordered, counters, env);
     ordered.Leave();
-    return decision;
+    if (!end.fall_back || i + 1 == plans->size()) return std::move(*end.decision);
+    const Plan& next = (*plans)[i + 1];
+    env.log.Log(LogLevel::kNotice, "cannot use " + std::string(Describe(plan.kind)) + " for " +
+                                       user + " (" + end.decision->reason + "); trying " +
+                                       std::string(Describe(next.kind)));
+    env.ui.Info("Using " + std::string(Describe(next.kind)) + " instead.");
   }
-  return Decide(Outcome::kMaxTries, "too many wrong PINs");
 }
 
 std::optional<std::string> SomeoneElseAsking(uid_t real_uid, std::optional<uid_t> peer_uid,

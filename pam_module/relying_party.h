@@ -78,7 +78,9 @@ struct Environment {
   // here). Personal-file lines naming another user's key are refused.
   std::function<config::ConfigResult<std::optional<std::string>>(webauthn::ByteView credential_id)>
       local_key_user;
-
+  // Opens the roaming-key authenticator (fido2/); null where there is none
+  // (then `fido2` credentials are not offered).
+  std::function<AuthenticatorResult(webauthn::UserInterface& ui)> open_fido2 = nullptr;
 };
 
 using LocalKeyUserFn =
@@ -115,21 +117,24 @@ class FileCredentialSource final : public CredentialSource {
   LocalKeyUserFn local_key_user_;
 };
 
-// Step 2: which authenticator and which of the user's credentials to offer.
+// Step 2: which authenticators, and which of the user's credentials each is
+// offered.
 struct Plan {
-  bool remote = false;  // the client's authenticator over the conversation
+  // kRemote: the client's authenticator over the conversation.
+  config::AuthenticatorKind kind = config::AuthenticatorKind::kTpm;
   std::string rp_id, origin;
   std::vector<const config::Credential*> usable;  // point into the loaded credentials
+  bool remote() const { return kind == config::AuthenticatorKind::kRemote; }
 };
 
-// Local mode offers the user's `tpm` credentials whose keys are in this
-// machine's store; remote mode their `remote` credentials. mode=auto picks
-// remote when PAM_RHOST is set or none of the user's credentials has a key
-// here. No usable credential: kUnavailable.
-webauthn::Result<Plan, Decision> ChoosePlan(const config::Options& options,
-                                            const std::string& user,
-                                            const std::vector<config::Credential>& credentials,
-                                            const Environment& env);
+// Local mode: one plan per kind in `authenticators=` order that the user has
+// credentials for — `tpm` credentials whose keys are in this machine's
+// store, `fido2` credentials (when env.open_fido2 is set). Remote mode: the
+// user's `remote` credentials. mode=auto picks remote when PAM_RHOST is set
+// or there is no local plan. No usable credential: kUnavailable.
+webauthn::Result<std::vector<Plan>, Decision> ChoosePlans(
+    const config::Options& options, const std::string& user,
+    const std::vector<config::Credential>& credentials, const Environment& env);
 
 // Step 3: one attempt — a fresh 32-byte challenge from getrandom(2), the
 // clientDataJSON, the authenticator asked (under the assertion lock in local
@@ -143,6 +148,9 @@ struct Answer {
 // wrong PIN, ask again" (tries remain).
 struct AttemptEnd {
   std::optional<Decision> decision;
+  // The authenticator could not be used at all (missing, locked out, PIN
+  // blocked, none of the credentials on it): the next plan may be tried.
+  bool fall_back = false;
 };
 webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
                                                 const std::string& user, const Plan& plan,
@@ -160,7 +168,9 @@ Decision VerifyAndStore(const config::Options& options, const std::string& user,
                         const Answer& answer, const config::CounterStore& counters,
                         Environment& env);
 
-// The whole authentication: the steps above in order. Never returns kSuccess
+// The whole authentication: the steps above in order, plan after plan while
+// an authenticator cannot be used (AttemptEnd::fall_back; the user is told
+// why and which comes next). Never returns kSuccess
 // unless an assertion from one of `user`'s credentials passed every check and
 // its counter was stored. Local assertions are ordered by an AssertionLock
 // per state directory, from the TPM's signature to the stored counter.

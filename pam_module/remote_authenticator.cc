@@ -27,12 +27,12 @@ webauthn::Result<webauthn::AssertionOutput, AuthenticatorError> RemoteAuthentica
   std::optional<std::string> answer = ui_.AskText(Prompt(options));
   if (!answer || answer->empty()) {
     return AuthenticatorError{AuthenticatorErrorKind::kCancelled, "no answer from the client",
-                              std::nullopt, std::nullopt};
+                              std::nullopt, std::nullopt, {}, {}};
   }
   auto reply = webauthn::RemoteReply::Parse(*answer);
   if (!reply) {
     return AuthenticatorError{AuthenticatorErrorKind::kRefused, reply.error().message,
-                              std::nullopt, std::nullopt};
+                              std::nullopt, std::nullopt, {}, {}};
   }
   return webauthn::AssertionOutput{reply->credential_id, reply->authenticator_data,
                                    reply->signature, std::nullopt, reply->client_data_json};

@@ -32,7 +32,7 @@ AuthenticatorError ToAuthenticatorError(const TpmError& error) {
       break;
   }
   return AuthenticatorError{kind, error.message, error.tries_left, error.recovery_seconds,
-                            error.per_credential_pin};
+                            error.per_credential_pin, {}};
 }
 
 PlatformAuthenticator::PlatformAuthenticator(std::unique_ptr<Connection> connection,
@@ -85,7 +85,7 @@ PlatformAuthenticator::GetAssertion(const webauthn::GetAssertionOptions& options
                                   (options.require_user_verification
                                        ? " (that can do user verification)"
                                        : ""),
-                              std::nullopt, std::nullopt};
+                              std::nullopt, std::nullopt, {}, {}};
   }
   SecretBytes pin;
   if (chosen->pin) {
@@ -95,7 +95,7 @@ PlatformAuthenticator::GetAssertion(const webauthn::GetAssertionOptions& options
     std::optional<SecretBytes> answer = ui_.AskSecret(prompt);
     if (!answer || answer->empty()) {
       return AuthenticatorError{AuthenticatorErrorKind::kCancelled, "no PIN was entered",
-                                std::nullopt, std::nullopt};
+                                std::nullopt, std::nullopt, {}, {}};
     }
     pin = std::move(*answer);
   }

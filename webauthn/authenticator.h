@@ -33,6 +33,9 @@ struct AuthenticatorError {
   // tries_left counts this credential's own PIN tries (a per-credential PIN
   // or a FIDO2 key's), not a whole TPM's dictionary-attack budget.
   bool per_credential_pin = false;
+  // What to tell the user instead of the relying party's default words for
+  // `kind` (a security key's PIN is reset on the key, not by an admin).
+  std::string user_message;
 };
 
 struct GetAssertionOptions {
@@ -41,6 +44,12 @@ struct GetAssertionOptions {
   Bytes client_data_hash;  // SHA-256 of the RP's clientDataJSON for local authenticators
   std::vector<Bytes> allow_credentials;  // in order of preference
   bool require_user_verification = true;
+  // Per allowed credential (same order; may be empty): its own line asks for
+  // UV (uv=pin) even when the request does not.
+  std::vector<bool> credential_requires_uv;
+  // The RP's clientDataJSON itself, for authenticators whose library hashes
+  // it (libfido2's fido_assert_set_clientdata); its SHA-256 is client_data_hash.
+  Bytes client_data_json;
 };
 
 struct AssertionOutput {

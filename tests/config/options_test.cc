@@ -144,3 +144,26 @@ BOOST_AUTO_TEST_CASE(helper_and_first_pass_options) {
              "module argument: option \"helper\": must be an absolute path");
   BOOST_TEST(!Resolve(std::nullopt, {"try_first_pass=yes"}).ok());
 }
+
+BOOST_AUTO_TEST_CASE(authenticators_in_order_of_preference) {
+  using K = AuthenticatorKind;
+  auto o = Resolve(std::nullopt, {});
+  BOOST_TEST_REQUIRE(o.ok());
+  BOOST_TEST((o->authenticators == std::vector<K>{K::kTpm, K::kFido2}));
+  o = Resolve("authenticators=tpm\n", {"authenticators=fido2,tpm"});
+  BOOST_REQUIRE_MESSAGE(o.ok(), (o.ok() ? std::string() : o.error().message));
+  BOOST_TEST((o->authenticators == std::vector<K>{K::kFido2, K::kTpm}));
+  o = Resolve(std::nullopt, {"authenticators=fido2"});
+  BOOST_TEST_REQUIRE(o.ok());
+  BOOST_TEST((o->authenticators == std::vector<K>{K::kFido2}));
+  for (std::string_view bad : {"authenticators=", "authenticators=tpm,,fido2", "authenticators=tpm,",
+                               "authenticators=remote", "authenticators=TPM"}) {
+    auto refused = Resolve(std::nullopt, {bad});
+    BOOST_REQUIRE_MESSAGE(!refused.ok(), bad);
+    BOOST_TEST(refused.error().message.find("option \"authenticators\"") != std::string::npos);
+  }
+  auto twice = Resolve(std::nullopt, {"authenticators=tpm,fido2,tpm"});
+  BOOST_REQUIRE(!twice.ok());
+  BOOST_TEST(twice.error().message ==
+             "module argument: option \"authenticators\": names tpm twice");
+}

@@ -64,7 +64,7 @@ class Adapter : public webauthn::Authenticator {
       const webauthn::GetAssertionOptions& options) override {
     if (!ui_.AskSecret("PIN: ")) {
       return webauthn::AuthenticatorError{webauthn::AuthenticatorErrorKind::kCancelled, "no PIN",
-                                          std::nullopt, std::nullopt};
+                                          std::nullopt, std::nullopt, {}, {}};
     }
     if (on_sign_) on_sign_();
     webauthn::AssertionResponse r = device_.GetAssertion(options.rp_id, kRp, options.challenge);
@@ -177,28 +177,31 @@ BOOST_FIXTURE_TEST_CASE(step_choose_plan_offers_only_usable_credentials, Fixture
   auto credentials = pam::FileCredentialSource(options, nullptr).Load(kUser);
   BOOST_TEST_REQUIRE(credentials.ok());
   pam::Environment env = Env();
-  auto plan = pam::ChoosePlan(options, kUser, *credentials, env);
-  BOOST_TEST_REQUIRE(plan.ok());
-  BOOST_TEST(!plan->remote);
+  auto plans = pam::ChoosePlans(options, kUser, *credentials, env);
+  BOOST_TEST_REQUIRE(plans.ok());
+  BOOST_TEST_REQUIRE(plans->size() == 1u);
+  const pam::Plan* plan = &plans->front();
+  BOOST_TEST(!plan->remote());
   BOOST_TEST(plan->usable.size() == 1u);
   BOOST_TEST(plan->rp_id == kRp);
   // Without a key on this machine, auto mode goes remote, where the user has nothing.
   env.has_local_key = [](webauthn::ByteView) { return false; };
-  auto none = pam::ChoosePlan(options, kUser, *credentials, env);
+  auto none = pam::ChoosePlans(options, kUser, *credentials, env);
   BOOST_TEST_REQUIRE(!none.ok());
   BOOST_TEST(static_cast<int>(none.error().outcome) == static_cast<int>(Outcome::kUnavailable));
   BOOST_TEST(none.error().reason.find("no remote credential") != std::string::npos);
   // Another RP ID: none of the credentials is for it.
   options.rp_id = "pam://elsewhere";
-  BOOST_TEST(!pam::ChoosePlan(options, kUser, *credentials, Env()).ok());
+  BOOST_TEST(!pam::ChoosePlans(options, kUser, *credentials, Env()).ok());
 }
 
 BOOST_FIXTURE_TEST_CASE(step_verify_and_store_refuses_a_credential_not_offered, Fixture) {
   auto credentials = pam::FileCredentialSource(options, nullptr).Load(kUser);
   BOOST_TEST_REQUIRE(credentials.ok());
   pam::Environment env = Env();
-  auto plan = pam::ChoosePlan(options, kUser, *credentials, env);
-  BOOST_TEST_REQUIRE(plan.ok());
+  auto plans = pam::ChoosePlans(options, kUser, *credentials, env);
+  BOOST_TEST_REQUIRE(plans.ok());
+  const pam::Plan* plan = &plans->front();
   BOOST_TEST_REQUIRE(config::OpenTrustedDirectory(options.state, 0700).ok());
   const config::CounterStore counters(options.state);
   pam::Answer answer;
@@ -223,14 +226,14 @@ BOOST_FIXTURE_TEST_CASE(step_verify_and_store_refuses_a_credential_not_offered, 
 BOOST_FIXTURE_TEST_CASE(step_map_authenticator_error, Fixture) {
   pam::Environment env = Env();
   webauthn::AuthenticatorError wrong{webauthn::AuthenticatorErrorKind::kWrongPin, "wrong", 2,
-                                     std::nullopt};
+                                     std::nullopt, {}, {}};
   options.max_tries = 3;
   BOOST_TEST(!pam::MapAuthenticatorError(options, kUser, 1, wrong, env).decision.has_value());
   auto last = pam::MapAuthenticatorError(options, kUser, 3, wrong, env).decision;
   BOOST_TEST_REQUIRE(last.has_value());
   BOOST_TEST(static_cast<int>(last->outcome) == static_cast<int>(Outcome::kMaxTries));
   webauthn::AuthenticatorError locked{webauthn::AuthenticatorErrorKind::kLockout, "locked",
-                                      std::nullopt, std::nullopt};
+                                      std::nullopt, std::nullopt, {}, {}};
   auto unavailable = pam::MapAuthenticatorError(options, kUser, 1, locked, env).decision;
   BOOST_TEST_REQUIRE(unavailable.has_value());
   BOOST_TEST(static_cast<int>(unavailable->outcome) ==

@@ -1,0 +1,254 @@
+// Roaming FIDO2 keys through libfido2: probe silently, then one touch.
+#include "fido2/fido2_authenticator.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include "webauthn/cbor.h"
+
+namespace tpmauthn::fido2 {
+namespace {
+
+using webauthn::AuthenticatorError;
+using webauthn::AuthenticatorErrorKind;
+using webauthn::Bytes;
+using webauthn::ByteView;
+
+struct AssertDeleter {
+  void operator()(fido_assert_t* a) const { fido_assert_free(&a); }
+};
+using Assert = std::unique_ptr<fido_assert_t, AssertDeleter>;
+
+AuthenticatorError Fail(AuthenticatorErrorKind kind, std::string message,
+                        std::string user_message = {}) {
+  AuthenticatorError e{kind, std::move(message), std::nullopt, std::nullopt, false, {}};
+  e.user_message = std::move(user_message);
+  return e;
+}
+
+// A request for `allow` on `rp_id` over `client_data_json`.
+webauthn::Result<Assert, AuthenticatorError> NewAssert(const webauthn::GetAssertionOptions& options,
+                                                       const std::vector<Bytes>& allow) {
+  Assert a(fido_assert_new());
+  if (!a) return Fail(AuthenticatorErrorKind::kUnavailable, "out of memory");
+  int r = fido_assert_set_rp(a.get(), options.rp_id.c_str());
+  if (r == FIDO_OK) {
+    r = fido_assert_set_clientdata(a.get(), options.client_data_json.data(),
+                                   options.client_data_json.size());
+  }
+  for (const Bytes& id : allow) {
+    if (r == FIDO_OK) r = fido_assert_allow_cred(a.get(), id.data(), id.size());
+  }
+  if (r != FIDO_OK) {
+    return Fail(AuthenticatorErrorKind::kRefused, FidoError("building the request", r));
+  }
+  return a;
+}
+
+// Which allowed credential `dev` holds: nullopt if none. Silent: up=false
+// and no PIN, so the key neither waits for a touch nor counts a PIN try.
+webauthn::Result<std::optional<Bytes>, AuthenticatorError> Probe(
+    fido_dev_t* dev, const webauthn::GetAssertionOptions& options) {
+  auto a = NewAssert(options, options.allow_credentials);
+  if (!a) return a.error();
+  int r = fido_assert_set_up(a->get(), FIDO_OPT_FALSE);
+  if (r == FIDO_OK) r = fido_dev_get_assert(dev, a->get(), nullptr);
+  if (r == FIDO_ERR_NO_CREDENTIALS) return std::optional<Bytes>();
+  if (r != FIDO_OK) {
+    return Fail(AuthenticatorErrorKind::kUnavailable, FidoError("asking the key", r));
+  }
+  if (fido_assert_count(a->get()) != 1) {
+    return Fail(AuthenticatorErrorKind::kRefused, "the key answered with " +
+                                                      std::to_string(fido_assert_count(a->get())) +
+                                                      " assertions to a request with an allow list");
+  }
+  const unsigned char* id = fido_assert_id_ptr(a->get(), 0);
+  const size_t id_len = fido_assert_id_len(a->get(), 0);
+  if (!id || id_len == 0) {
+    // CTAP 2.0 §5.2: the credential may be left out when the allow list
+    // had exactly one entry.
+    if (options.allow_credentials.size() != 1) {
+      return Fail(AuthenticatorErrorKind::kRefused, "the key did not say which credential it used");
+    }
+    return std::optional<Bytes>(options.allow_credentials.front());
+  }
+  Bytes held(id, id + id_len);
+  for (const Bytes& allowed : options.allow_credentials) {
+    if (allowed == held) return std::optional<Bytes>(std::move(held));
+  }
+  return Fail(AuthenticatorErrorKind::kRefused, "the key answered with a credential not asked for");
+}
+
+bool RequiresUv(const webauthn::GetAssertionOptions& options, const Bytes& id) {
+  if (options.require_user_verification) return true;
+  for (size_t i = 0; i < options.allow_credentials.size(); ++i) {
+    if (options.allow_credentials[i] == id) {
+      return i < options.credential_requires_uv.size() && options.credential_requires_uv[i];
+    }
+  }
+  return true;  // not one of ours: the strict answer
+}
+
+AuthenticatorError FromAssertError(fido_dev_t* dev, int r, int timeout_ms) {
+  switch (r) {
+    case FIDO_ERR_PIN_INVALID: {
+      AuthenticatorError e = Fail(AuthenticatorErrorKind::kWrongPin, "wrong security key PIN");
+      e.per_credential_pin = true;
+      int retries = -1;
+      if (fido_dev_get_retry_count(dev, &retries) == FIDO_OK && retries >= 0) {
+        e.tries_left = static_cast<uint32_t>(retries);
+        if (retries == 0) {
+          e.user_message = "Wrong PIN. The security key's PIN is now blocked: reset the key "
+                           "(this erases its credentials) and enroll it again.";
+        }
+      }
+      return e;
+    }
+    case FIDO_ERR_PIN_BLOCKED:
+      return Fail(AuthenticatorErrorKind::kPinBlocked, FidoError("the security key", r),
+                  "The security key's PIN is blocked: reset the key (this erases its "
+                  "credentials) and enroll it again.");
+    case FIDO_ERR_PIN_AUTH_BLOCKED:
+      return Fail(AuthenticatorErrorKind::kLockout, FidoError("the security key", r),
+                  "Too many wrong PINs: unplug the security key and plug it in again.");
+    case FIDO_ERR_PIN_NOT_SET:
+      return Fail(AuthenticatorErrorKind::kRefused, FidoError("the security key", r),
+                  "The security key has no PIN; set one (fido2-token -S) to use it here.");
+    case FIDO_ERR_NO_CREDENTIALS:
+      return Fail(AuthenticatorErrorKind::kNotFound, FidoError("the security key", r));
+    case FIDO_ERR_OPERATION_DENIED:
+    case FIDO_ERR_KEEPALIVE_CANCEL:
+      return Fail(AuthenticatorErrorKind::kCancelled, FidoError("the security key", r));
+    case FIDO_ERR_USER_ACTION_TIMEOUT:
+    case FIDO_ERR_ACTION_TIMEOUT:
+    case FIDO_ERR_RX:
+      // No touch in time (libfido2 reports its own timeout as FIDO_ERR_RX):
+      // tell the key to stop waiting, so it does not sign for a later touch.
+      fido_dev_cancel(dev);
+      return Fail(AuthenticatorErrorKind::kCancelled,
+                  "no touch within " + std::to_string(timeout_ms / 1000) + " s (" +
+                      FidoError("the security key", r) + ")",
+                  "The security key was not touched in time.");
+    default:
+      return Fail(AuthenticatorErrorKind::kUnavailable, FidoError("the security key", r));
+  }
+}
+
+// The NUL-terminated copy libfido2 wants, wiped with the SecretBytes.
+std::optional<webauthn::SecretBytes> PinString(const webauthn::SecretBytes& pin) {
+  webauthn::SecretBytes out;
+  for (uint8_t b : pin.bytes()) {
+    if (b == 0) return std::nullopt;
+    out.Append(b);
+  }
+  out.Append(0);
+  return out;
+}
+
+}  // namespace
+
+webauthn::Result<Bytes, std::string> UnwrapAuthenticatorData(ByteView wrapped) {
+  auto item = webauthn::cbor::DecodeExact(wrapped, webauthn::Check::kAuthenticatorData,
+                                          "authenticatorData");
+  if (!item) return item.error().message;
+  auto bytes = webauthn::cbor::AsBytes(item->get());
+  if (!bytes) return std::string("authenticatorData: not a CBOR byte string");
+  return std::move(*bytes);
+}
+
+webauthn::Result<webauthn::AssertionOutput, AuthenticatorError> Fido2Authenticator::GetAssertion(
+    const webauthn::GetAssertionOptions& options) {
+  if (options.allow_credentials.empty()) {
+    return Fail(AuthenticatorErrorKind::kNotFound, "no security key credential to ask for");
+  }
+  auto paths = devices_.List(kMaxDevices);
+  if (!paths) return Fail(AuthenticatorErrorKind::kUnavailable, paths.error());
+  if (paths->empty()) {
+    return Fail(AuthenticatorErrorKind::kUnavailable, "no security key is plugged in",
+                "No security key found.");
+  }
+  // 1. Which key holds which credential, without a touch.
+  Device holder;
+  Bytes credential;
+  std::string trouble;
+  for (const std::string& path : *paths) {
+    auto dev = devices_.Open(path);
+    if (!dev) {
+      trouble = dev.error();
+      continue;
+    }
+    fido_dev_set_timeout(dev->get(), settings_.timeout_ms);
+    auto held = Probe(dev->get(), options);
+    if (!held) {
+      trouble = path + ": " + held.error().message;
+      continue;
+    }
+    if (*held) {
+      holder = std::move(*dev);
+      credential = std::move(**held);
+      break;
+    }
+  }
+  if (!holder) {
+    if (!trouble.empty()) return Fail(AuthenticatorErrorKind::kUnavailable, trouble);
+    return Fail(AuthenticatorErrorKind::kNotFound,
+                std::to_string(paths->size()) + " security key(s) plugged in, none holds an "
+                                                "enrolled credential",
+                "None of the security keys plugged in is enrolled here.");
+  }
+
+  // 2. User verification, then the touch on that key alone.
+  auto a = NewAssert(options, {credential});
+  if (!a) return a.error();
+  std::optional<webauthn::SecretBytes> pin;
+  if (RequiresUv(options, credential)) {
+    if (fido_dev_has_pin(holder.get())) {
+      auto typed = ui_.AskSecret(settings_.pin_prompt);
+      if (!typed || typed->empty()) {
+        return Fail(AuthenticatorErrorKind::kCancelled, "no PIN given for the security key");
+      }
+      pin = PinString(*typed);
+      if (!pin) return Fail(AuthenticatorErrorKind::kWrongPin, "the PIN holds a NUL byte");
+    } else if (fido_dev_has_uv(holder.get())) {
+      if (int r = fido_assert_set_uv(a->get(), FIDO_OPT_TRUE); r != FIDO_OK) {
+        return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for UV", r));
+      }
+    } else {
+      return Fail(AuthenticatorErrorKind::kRefused,
+                  "user verification is required and the security key has no PIN",
+                  "The security key has no PIN; set one (fido2-token -S) to use it here.");
+    }
+  }
+  if (int r = fido_assert_set_up(a->get(), FIDO_OPT_TRUE); r != FIDO_OK) {
+    return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for a touch", r));
+  }
+  ui_.Info(settings_.touch_cue);  // before libfido2 blocks for the touch
+  const int r = fido_dev_get_assert(
+      holder.get(), a->get(), pin ? reinterpret_cast<const char*>(pin->bytes().data()) : nullptr);
+  pin.reset();
+  if (r != FIDO_OK) return FromAssertError(holder.get(), r, settings_.timeout_ms);
+  if (fido_assert_count(a->get()) != 1) {
+    return Fail(AuthenticatorErrorKind::kRefused, "the key answered with " +
+                                                      std::to_string(fido_assert_count(a->get())) +
+                                                      " assertions");
+  }
+
+  webauthn::AssertionOutput out;
+  const unsigned char* id = fido_assert_id_ptr(a->get(), 0);
+  out.credential_id =
+      id && fido_assert_id_len(a->get(), 0) ? Bytes(id, id + fido_assert_id_len(a->get(), 0))
+                                            : credential;
+  auto authdata = UnwrapAuthenticatorData(
+      ByteView(fido_assert_authdata_ptr(a->get(), 0), fido_assert_authdata_len(a->get(), 0)));
+  if (!authdata) return Fail(AuthenticatorErrorKind::kRefused, authdata.error());
+  out.authenticator_data = std::move(*authdata);
+  const unsigned char* sig = fido_assert_sig_ptr(a->get(), 0);
+  out.signature.assign(sig, sig + fido_assert_sig_len(a->get(), 0));
+  if (const unsigned char* user = fido_assert_user_id_ptr(a->get(), 0)) {
+    out.user_handle = Bytes(user, user + fido_assert_user_id_len(a->get(), 0));
+  }
+  return out;
+}
+
+}  // namespace tpmauthn::fido2
