@@ -271,21 +271,23 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
     return code;
   }
   const std::string prompt = options->prompt.value_or("PIN for %s: ");
+  // Only when the user has credentials to try: are their PIN tries (the
+  // TPM's, or a security key's) this caller's to spend? Unavailable, not
+  // PAM_IGNORE: sufficient and [default=ignore] lines go on to the password
+  // as with ignore, but `required` + pam_permit stays closed.
+  auto refuse_foreign = [&]() -> std::optional<webauthn::AuthenticatorError> {
+    auto why = ForeignCaller(pamh, *options, user);
+    if (!why) return std::nullopt;
+    return webauthn::AuthenticatorError{webauthn::AuthenticatorErrorKind::kUnavailable,
+                                        "not offering " + std::string(user) + "'s PIN: " + *why +
+                                            " (module option pin_for_others allows it)",
+                                        std::nullopt, std::nullopt, false, {}};
+  };
   Environment env{
       conversation,
       log,
       [&](webauthn::UserInterface& ui) -> AuthenticatorResult {
-        // Only when the user has credentials for this machine's TPM: is the
-        // PIN this caller's to spend? Unavailable, not PAM_IGNORE: sufficient
-        // and [default=ignore] lines go on to the password as with ignore,
-        // but `required` + pam_permit stays closed.
-        if (auto why = ForeignCaller(pamh, *options, user)) {
-          return webauthn::AuthenticatorError{webauthn::AuthenticatorErrorKind::kUnavailable,
-                                              "not offering " + std::string(user) + "'s PIN: " +
-                                                  *why + " (module option pin_for_others "
-                                                         "allows it)",
-                                              std::nullopt, std::nullopt, false, {}};
-        }
+        if (auto refused = refuse_foreign()) return *refused;
         return IsolatedTpmAuthenticator::Open(*options, ui, prompt);
       },
       [&](webauthn::ByteView id) { return tpm::PlatformAuthenticator::HasKey(options->store, id); },
@@ -294,6 +296,7 @@ int AuthenticateWithPam(pam_handle_t* pamh, int argc, const char** argv) {
         return tpm::PlatformAuthenticator::EnrolledUser(options->store, id);
       },
       [&](webauthn::UserInterface& ui) -> AuthenticatorResult {
+        if (auto refused = refuse_foreign()) return *refused;
         fido2::Fido2Settings settings;
         settings.timeout_ms = fido2::TouchTimeoutMs(options->timeout_seconds);
         return fido2::NewSystemAuthenticator(ui, std::move(settings));
