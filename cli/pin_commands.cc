@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/command_util.h"
 #include "cli/exit_codes.h"
 #include "cli/pin_input.h"
 #include "cli/tpm_commands.h"
@@ -24,11 +25,6 @@ struct PinCommandArgs {
   std::optional<std::string> credential;
   std::optional<int> pin_fd;
 };
-
-int Usage(std::ostream& err, const char* command, const std::string& why) {
-  err << "tpmauthn: " << command << ": " << why << "\n";
-  return kExitUsage;
-}
 
 // USER's one PIN credential in the store, or the one --credential names.
 wa::Result<tpm::KeyRecord, int> Choose(const TpmArgs& tpm_args, const PinCommandArgs& args,

@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/command_util.h"
 #include "cli/exit_codes.h"
+#include "cli/fido2_commands.h"
 #include "cli/pin_input.h"
 #include "cli/verb.h"
 #include "config/credential_writer.h"
@@ -58,11 +60,6 @@ int Report(std::ostream& err, const char* command, const TpmError& error) {
   return ExitCodeFor(error.kind);
 }
 
-int Usage(std::ostream& err, const char* command, const std::string& why) {
-  err << "tpmauthn: " << command << ": " << why << "\n";
-  return kExitUsage;
-}
-
 std::optional<std::vector<uint32_t>> ParsePcrs(const std::string& text) {
   std::vector<uint32_t> pcrs;
   if (text.empty()) return pcrs;
@@ -77,12 +74,6 @@ std::optional<std::vector<uint32_t>> ParsePcrs(const std::string& text) {
     pcrs.push_back(pcr);
   }
   return pcrs;
-}
-
-wa::Bytes RandomBytes(size_t n) {
-  wa::Bytes out(n);
-  if (RAND_bytes(out.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes");
-  return out;
 }
 
 // tcti= from tpmauthn.conf (root's), else the default.
@@ -132,6 +123,13 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
               std::ostream& out, std::ostream& err) {
   const char* kCommand = "enroll";
   if (args.uv != "pin" && args.uv != "none") return Usage(err, kCommand, "--uv must be pin or none");
+  if (args.authenticator == "fido2") return RunEnrollFido2(file, args, out, err);
+  if (args.authenticator != "tpm") {
+    return Usage(err, kCommand, "--authenticator must be tpm or fido2");
+  }
+  if (!args.device.empty() || args.resident) {
+    return Usage(err, kCommand, "--device and --resident are for --authenticator fido2");
+  }
   if (args.pin_tries < tpm::kPinTriesMin || args.pin_tries > tpm::kPinTriesMax) {
     return Usage(err, kCommand, "--pin-tries must be " + std::to_string(tpm::kPinTriesMin) + "-" +
                                     std::to_string(tpm::kPinTriesMax));
@@ -511,7 +509,7 @@ int RunRemoveWithKey(const TpmArgs& tpm_args, const CredentialFileArgs& file,
 
 Verb RegisterEnroll(CLI::App& app) {
   auto args = std::make_shared<EnrollArgs>();
-  CLI::App* c = app.add_subcommand("enroll", "Create a TPM credential for USER");
+  CLI::App* c = app.add_subcommand("enroll", "Create a credential for USER (TPM or security key)");
   c->add_option("USER", args->user)->required();
   c->add_option("--label", args->label, "free-text label");
   c->add_option("--uv", args->uv, "pin (PIN-protected) or none")->capture_default_str();
@@ -524,6 +522,11 @@ Verb RegisterEnroll(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--pin-fd", args->pin_fd, "read the PIN from this descriptor");
   c->add_flag("--json", args->json, "print RegistrationResponseJSON");
+  c->add_option("--authenticator", args->authenticator,
+                "tpm (this machine's TPM) or fido2 (a security key)")
+      ->capture_default_str();
+  c->add_option("--device", args->device, "fido2: the key's device path (default: the one key)");
+  c->add_flag("--resident", args->resident, "fido2: a discoverable (resident) credential");
   return {c, [args](const GlobalArgs& g) {
             return RunEnroll(g.tpm, g.file, *args, std::cout, std::cerr);
           }};

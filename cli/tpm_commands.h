@@ -34,6 +34,9 @@ struct EnrollArgs {
   std::optional<int> pin_fd;
   uint32_t pin_tries = tpm::kPinTriesDefault;
   bool json = false;
+  std::string authenticator = "tpm";  // tpm | fido2
+  std::string device;                 // fido2: which key (default: the one plugged in)
+  bool resident = false;              // fido2: a discoverable credential
 };
 int RunEnroll(const TpmArgs& tpm, const CredentialFileArgs& file, const EnrollArgs& args,
               std::ostream& out, std::ostream& err);

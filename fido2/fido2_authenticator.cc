@@ -2,6 +2,7 @@
 #include "fido2/fido2_authenticator.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -90,7 +91,7 @@ bool RequiresUv(const webauthn::GetAssertionOptions& options, const Bytes& id) {
   return true;  // not one of ours: the strict answer
 }
 
-AuthenticatorError FromAssertError(fido_dev_t* dev, int r, int timeout_ms) {
+AuthenticatorError FromDeviceError(fido_dev_t* dev, int r, int timeout_ms) {
   switch (r) {
     case FIDO_ERR_PIN_INVALID: {
       AuthenticatorError e = Fail(AuthenticatorErrorKind::kWrongPin, "wrong security key PIN");
@@ -117,6 +118,9 @@ AuthenticatorError FromAssertError(fido_dev_t* dev, int r, int timeout_ms) {
                   "The security key has no PIN; set one (fido2-token -S) to use it here.");
     case FIDO_ERR_NO_CREDENTIALS:
       return Fail(AuthenticatorErrorKind::kNotFound, FidoError("the security key", r));
+    case FIDO_ERR_CREDENTIAL_EXCLUDED:
+      return Fail(AuthenticatorErrorKind::kRefused,
+                  "the security key already holds a credential of this user's for this RP ID");
     case FIDO_ERR_OPERATION_DENIED:
     case FIDO_ERR_KEEPALIVE_CANCEL:
       return Fail(AuthenticatorErrorKind::kCancelled, FidoError("the security key", r));
@@ -146,7 +150,116 @@ std::optional<webauthn::SecretBytes> PinString(const webauthn::SecretBytes& pin)
   return out;
 }
 
+struct CredDeleter {
+  void operator()(fido_cred_t* c) const { fido_cred_free(&c); }
+};
+using Cred = std::unique_ptr<fido_cred_t, CredDeleter>;
+
+// What user verification needs on `dev`: its PIN (asked now), or its built-in
+// UV; nullopt PIN and no error when neither is needed.
+webauthn::Result<std::optional<webauthn::SecretBytes>, AuthenticatorError> UserVerification(
+    fido_dev_t* dev, bool required, bool pin_if_set, webauthn::UserInterface& ui,
+    const Fido2Settings& settings, const std::function<int()>& set_uv) {
+  if (fido_dev_has_pin(dev) && (required || pin_if_set)) {
+    auto typed = ui.AskSecret(settings.pin_prompt);
+    if (!typed || typed->empty()) {
+      return Fail(AuthenticatorErrorKind::kCancelled, "no PIN given for the security key");
+    }
+    auto pin = PinString(*typed);
+    if (!pin) return Fail(AuthenticatorErrorKind::kWrongPin, "the PIN holds a NUL byte");
+    return std::optional<webauthn::SecretBytes>(std::move(*pin));
+  }
+  if (!required) return std::optional<webauthn::SecretBytes>();
+  if (fido_dev_has_uv(dev)) {
+    if (int r = set_uv(); r != FIDO_OK) {
+      return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for UV", r));
+    }
+    return std::optional<webauthn::SecretBytes>();
+  }
+  return Fail(AuthenticatorErrorKind::kRefused,
+              "user verification is required and the security key has no PIN",
+              "The security key has no PIN; set one (fido2-token -S) to use it here.");
+}
+
+const char* PinPointer(const std::optional<webauthn::SecretBytes>& pin) {
+  return pin ? reinterpret_cast<const char*>(pin->bytes().data()) : nullptr;
+}
+
 }  // namespace
+
+webauthn::Result<Fido2Enrollment, AuthenticatorError> Enroll(DeviceSource& devices,
+                                                             webauthn::UserInterface& ui,
+                                                             const Fido2Settings& settings,
+                                                             const Fido2EnrollRequest& request) {
+  std::string path = request.device_path;
+  if (path.empty()) {
+    auto paths = devices.List(kMaxDevices);
+    if (!paths) return Fail(AuthenticatorErrorKind::kUnavailable, paths.error());
+    if (paths->empty()) {
+      return Fail(AuthenticatorErrorKind::kUnavailable, "no security key is plugged in");
+    }
+    if (paths->size() > 1) {
+      std::string names;
+      for (const std::string& p : *paths) names += (names.empty() ? "" : ", ") + p;
+      return Fail(AuthenticatorErrorKind::kRefused,
+                  std::to_string(paths->size()) + " security keys are plugged in (" + names +
+                      "): name one with --device");
+    }
+    path = paths->front();
+  }
+  auto dev = devices.Open(path);
+  if (!dev) return Fail(AuthenticatorErrorKind::kUnavailable, dev.error());
+  fido_dev_set_timeout(dev->get(), settings.timeout_ms);
+
+  Cred cred(fido_cred_new());
+  if (!cred) return Fail(AuthenticatorErrorKind::kUnavailable, "out of memory");
+  int r = fido_cred_set_type(cred.get(), COSE_ES256);
+  if (r == FIDO_OK) {
+    r = fido_cred_set_clientdata(cred.get(), request.client_data_json.data(),
+                                 request.client_data_json.size());
+  }
+  if (r == FIDO_OK) r = fido_cred_set_rp(cred.get(), request.rp_id.c_str(), request.rp_id.c_str());
+  if (r == FIDO_OK) {
+    r = fido_cred_set_user(cred.get(), request.user_handle.data(), request.user_handle.size(),
+                           request.user_name.c_str(), request.user_name.c_str(), nullptr);
+  }
+  if (r == FIDO_OK && request.resident) r = fido_cred_set_rk(cred.get(), FIDO_OPT_TRUE);
+  for (const Bytes& id : request.exclude) {
+    if (r == FIDO_OK) r = fido_cred_exclude(cred.get(), id.data(), id.size());
+  }
+  if (r != FIDO_OK) {
+    return Fail(AuthenticatorErrorKind::kRefused, FidoError("building the request", r));
+  }
+  auto pin = UserVerification(dev->get(), request.uv, /*pin_if_set=*/true, ui, settings,
+                              [&] { return fido_cred_set_uv(cred.get(), FIDO_OPT_TRUE); });
+  if (!pin) return pin.error();
+  ui.Info(settings.touch_cue);
+  r = fido_dev_make_cred(dev->get(), cred.get(), PinPointer(*pin));
+  pin->reset();
+  if (r != FIDO_OK) return FromDeviceError(dev->get(), r, settings.timeout_ms);
+
+  // The attestation object a browser would hand over (WebAuthn L3 §6.5).
+  const char* fmt = fido_cred_fmt(cred.get());
+  auto statement = webauthn::cbor::DecodeExact(
+      ByteView(fido_cred_attstmt_ptr(cred.get()), fido_cred_attstmt_len(cred.get())),
+      webauthn::Check::kAttestationObject, "attStmt");
+  if (!fmt || !statement) {
+    return Fail(AuthenticatorErrorKind::kRefused, "the key's attestation could not be read");
+  }
+  auto object = webauthn::cbor::NewMap(3);
+  webauthn::cbor::MapAdd(object.get(), webauthn::cbor::Text("fmt"), webauthn::cbor::Text(fmt));
+  webauthn::cbor::MapAdd(object.get(), webauthn::cbor::Text("attStmt"), std::move(*statement));
+  webauthn::cbor::MapAdd(object.get(), webauthn::cbor::Text("authData"),
+                         webauthn::cbor::ByteString(ByteView(
+                             fido_cred_authdata_raw_ptr(cred.get()),
+                             fido_cred_authdata_raw_len(cred.get()))));
+  Fido2Enrollment out;
+  out.attestation_object = webauthn::cbor::Serialize(object.get());
+  out.credential_id.assign(fido_cred_id_ptr(cred.get()),
+                           fido_cred_id_ptr(cred.get()) + fido_cred_id_len(cred.get()));
+  out.device_path = path;
+  return out;
+}
 
 webauthn::Result<Bytes, std::string> UnwrapAuthenticatorData(ByteView wrapped) {
   auto item = webauthn::cbor::DecodeExact(wrapped, webauthn::Check::kAuthenticatorData,
@@ -201,33 +314,17 @@ webauthn::Result<webauthn::AssertionOutput, AuthenticatorError> Fido2Authenticat
   // 2. User verification, then the touch on that key alone.
   auto a = NewAssert(options, {credential});
   if (!a) return a.error();
-  std::optional<webauthn::SecretBytes> pin;
-  if (RequiresUv(options, credential)) {
-    if (fido_dev_has_pin(holder.get())) {
-      auto typed = ui_.AskSecret(settings_.pin_prompt);
-      if (!typed || typed->empty()) {
-        return Fail(AuthenticatorErrorKind::kCancelled, "no PIN given for the security key");
-      }
-      pin = PinString(*typed);
-      if (!pin) return Fail(AuthenticatorErrorKind::kWrongPin, "the PIN holds a NUL byte");
-    } else if (fido_dev_has_uv(holder.get())) {
-      if (int r = fido_assert_set_uv(a->get(), FIDO_OPT_TRUE); r != FIDO_OK) {
-        return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for UV", r));
-      }
-    } else {
-      return Fail(AuthenticatorErrorKind::kRefused,
-                  "user verification is required and the security key has no PIN",
-                  "The security key has no PIN; set one (fido2-token -S) to use it here.");
-    }
-  }
+  auto pin = UserVerification(holder.get(), RequiresUv(options, credential), /*pin_if_set=*/false,
+                              ui_, settings_,
+                              [&] { return fido_assert_set_uv(a->get(), FIDO_OPT_TRUE); });
+  if (!pin) return pin.error();
   if (int r = fido_assert_set_up(a->get(), FIDO_OPT_TRUE); r != FIDO_OK) {
     return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for a touch", r));
   }
   ui_.Info(settings_.touch_cue);  // before libfido2 blocks for the touch
-  const int r = fido_dev_get_assert(
-      holder.get(), a->get(), pin ? reinterpret_cast<const char*>(pin->bytes().data()) : nullptr);
-  pin.reset();
-  if (r != FIDO_OK) return FromAssertError(holder.get(), r, settings_.timeout_ms);
+  const int r = fido_dev_get_assert(holder.get(), a->get(), PinPointer(*pin));
+  pin->reset();
+  if (r != FIDO_OK) return FromDeviceError(holder.get(), r, settings_.timeout_ms);
   if (fido_assert_count(a->get()) != 1) {
     return Fail(AuthenticatorErrorKind::kRefused, "the key answered with " +
                                                       std::to_string(fido_assert_count(a->get())) +

@@ -41,6 +41,11 @@ class Fido2Authenticator final : public webauthn::Authenticator {
   Fido2Settings settings_;
 };
 
+// EnrollOnSystemKey over any device source.
+webauthn::Result<Fido2Enrollment, webauthn::AuthenticatorError> Enroll(
+    DeviceSource& devices, webauthn::UserInterface& ui, const Fido2Settings& settings,
+    const Fido2EnrollRequest& request);
+
 // The authenticatorData inside libfido2's CBOR byte string (1.12+ wraps it).
 webauthn::Result<webauthn::Bytes, std::string> UnwrapAuthenticatorData(webauthn::ByteView wrapped);
 

@@ -28,6 +28,12 @@ int TouchTimeoutMs(unsigned timeout_seconds) {
   return timeout_seconds > 0 ? static_cast<int>(timeout_seconds) * 1000 : 30'000;
 }
 
+webauthn::Result<Fido2Enrollment, webauthn::AuthenticatorError> EnrollOnSystemKey(
+    webauthn::UserInterface& ui, const Fido2Settings& settings, const Fido2EnrollRequest& request) {
+  SystemDeviceSource devices;
+  return Enroll(devices, ui, settings, request);
+}
+
 std::unique_ptr<webauthn::Authenticator> NewSystemAuthenticator(webauthn::UserInterface& ui,
                                                                 Fido2Settings settings) {
   return std::make_unique<SystemAuthenticator>(ui, std::move(settings));

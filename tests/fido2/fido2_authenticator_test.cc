@@ -16,6 +16,7 @@
 #include "webauthn/assertion_verifier.h"
 #include "webauthn/base64url.h"
 #include "webauthn/client_data.h"
+#include "webauthn/registration_verifier.h"
 
 namespace tpmauthn {
 namespace {
@@ -254,6 +255,94 @@ BOOST_FIXTURE_TEST_CASE(a_missing_credential_id_is_the_single_allowed_one, Fixtu
   BOOST_TEST(Verify(r, *out, credential.cose_key, false).ok());
 }
 
+
+// makeCredential on a key: what `tpmauthn enroll --authenticator fido2` does.
+struct Enrolling : Fixture {
+  std::string client_data = webauthn::SerializeClientData(webauthn::kTypeCreate, Bytes(32, 9), kRp);
+  fido2::Fido2EnrollRequest request;
+  Enrolling() {
+    request.rp_id = kRp;
+    request.client_data_json.assign(client_data.begin(), client_data.end());
+    request.user_handle = Bytes(32, 1);
+    request.user_name = "alice";
+    request.uv = false;
+  }
+  webauthn::Result<webauthn::VerifiedRegistration> Check(const fido2::Fido2Enrollment& made,
+                                                         bool uv) {
+    webauthn::RegistrationResponse response{
+        {webauthn::Base64UrlEncode(made.credential_id), made.credential_id, "public-key"},
+        request.client_data_json, made.attestation_object};
+    webauthn::RegistrationExpectations expected;
+    expected.challenge = Bytes(32, 9);
+    expected.origins = {kRp};
+    expected.rp_ids = {kRp};
+    expected.require_user_verification = uv;
+    return webauthn::VerifyRegistration(response, expected);
+  }
+};
+
+BOOST_FIXTURE_TEST_CASE(an_enrolled_key_credential_verifies_and_then_logs_in, Enrolling) {
+  FakeFido2Device& key = keys.Plug();
+  auto made = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(made.ok(), (made.ok() ? "" : made.error().message));
+  auto verified = Check(*made, false);
+  BOOST_TEST_REQUIRE(verified.ok(), (verified.ok() ? "" : verified.error().message));
+  BOOST_TEST(verified->fmt == "packed");
+  BOOST_TEST((verified->attestation_type == webauthn::AttestationType::kSelf));
+  BOOST_TEST(ui.events == std::vector<std::string>{"info:Touch your security key."});
+  BOOST_TEST(key.touch_requests == 1u);
+  // The new credential answers a login.
+  auto a = Authenticator();
+  Request r({made->credential_id});
+  auto out = a.GetAssertion(r.options);
+  BOOST_TEST_REQUIRE(out.ok());
+  BOOST_TEST(Verify(r, *out, verified->public_key.encoded(), false).ok());
+  // fmt "none" is what some keys send (and what privacy settings ask for).
+  key.attestation = "none";
+  auto bare = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(bare.ok());
+  auto none = Check(*bare, false);
+  BOOST_TEST_REQUIRE(none.ok(), (none.ok() ? "" : none.error().message));
+  BOOST_TEST((none->attestation_type == webauthn::AttestationType::kNone));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_key_with_a_pin_is_asked_for_it_and_the_credential_is_uv, Enrolling) {
+  FakeFido2Device& key = keys.Plug();
+  key.SetPin("123456");
+  request.uv = true;
+  auto made = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(made.ok(), (made.ok() ? "" : made.error().message));
+  BOOST_TEST(ui.events.front() == "pin:PIN for your security key: ");
+  BOOST_TEST(Check(*made, true).ok());
+  // --uv none on a key with a PIN: still asked (CTAP 2.0 keys require it).
+  request.uv = false;
+  ui.events.clear();
+  BOOST_TEST(fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request).ok());
+  BOOST_TEST(ui.events.front() == "pin:PIN for your security key: ");
+}
+
+BOOST_FIXTURE_TEST_CASE(enrolling_twice_on_one_key_is_refused_by_the_exclude_list, Enrolling) {
+  keys.Plug();
+  auto first = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(first.ok());
+  request.exclude = {first->credential_id};
+  auto again = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(!again.ok());
+  BOOST_TEST(again.error().message.find("already holds") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(two_keys_and_no_device_named_is_refused_naming_them, Enrolling) {
+  keys.Plug();
+  keys.Plug();
+  auto made = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(!made.ok());
+  BOOST_TEST(made.error().message.find("2 security keys are plugged in (fake:") == 0u,
+             made.error().message);
+  BOOST_TEST(made.error().message.find("--device") != std::string::npos);
+  auto paths = keys.List(16);
+  request.device_path = paths->back();
+  BOOST_TEST(fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request).ok());
+}
 
 // The relying party with a key: a login, the TPM handing over, a replay.
 struct NullLog : pam::Logger {

@@ -4,12 +4,16 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
+#include "webauthn/base64url.h"
 #include "webauthn/cbor.h"
 #include "webauthn/cose_key.h"
 
@@ -23,7 +27,8 @@ constexpr uint8_t kInit = 0x86, kCbor = 0x90, kCancel = 0x91, kKeepalive = 0xbb,
 constexpr uint32_t kBroadcast = 0xffffffff;
 constexpr uint8_t kOk = 0x00, kInvalidCbor = 0x12, kNoCredentials = 0x2e, kPinInvalid = 0x31,
                   kPinBlocked = 0x32, kPinAuthInvalid = 0x33, kPinAuthBlocked = 0x34,
-                  kPinNotSet = 0x35, kInvalidCommand = 0x01;
+                  kPinNotSet = 0x35, kPinRequired = 0x36, kCredentialExcluded = 0x19,
+                  kInvalidCommand = 0x01;
 
 std::map<std::string, std::unique_ptr<FakeFido2Device>>& Registry() {
   static std::map<std::string, std::unique_ptr<FakeFido2Device>> devices;
@@ -141,6 +146,63 @@ const FakeCredential& FakeFido2Device::AddCredential(const std::string& rp_id) {
   return credentials_.back();
 }
 
+std::string FakeFido2Device::Save() const {
+  nlohmann::json out;
+  out["pin"] = pin_ ? nlohmann::json(*pin_) : nlohmann::json();
+  out["retries"] = retries_;
+  out["consecutive_failures"] = consecutive_failures_;
+  out["counter"] = counter_;
+  out["touched"] = touched;
+  out["omit_single_id"] = omit_single_id;
+  out["attestation"] = attestation;
+  out["seen"] = {{"silent", silent_requests}, {"touch", touch_requests}, {"cancels", cancels}};
+  out["credentials"] = nlohmann::json::array();
+  for (const FakeCredential& c : credentials_) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+    Require(PEM_write_bio_PrivateKey(bio.get(), c.key.get(), nullptr, nullptr, 0, nullptr,
+                                     nullptr) == 1,
+            "PEM");
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio.get(), &data);
+    out["credentials"].push_back({{"id", webauthn::Base64UrlEncode(c.id)},
+                                  {"rp_id", c.rp_id},
+                                  {"key", std::string(data, static_cast<size_t>(length))}});
+  }
+  return out.dump(2);
+}
+
+std::unique_ptr<FakeFido2Device> FakeFido2Device::Load(const std::string& json) {
+  const nlohmann::json in = nlohmann::json::parse(json);
+  auto d = std::make_unique<FakeFido2Device>();
+  if (!in["pin"].is_null()) d->pin_ = in["pin"].get<std::string>();
+  d->retries_ = in["retries"].get<unsigned>();
+  d->consecutive_failures_ = in["consecutive_failures"].get<unsigned>();
+  d->counter_ = in["counter"].get<uint32_t>();
+  d->touched = in["touched"].get<bool>();
+  d->omit_single_id = in["omit_single_id"].get<bool>();
+  d->attestation = in["attestation"].get<std::string>();
+  d->silent_requests = in["seen"]["silent"].get<unsigned>();
+  d->touch_requests = in["seen"]["touch"].get<unsigned>();
+  d->cancels = in["seen"]["cancels"].get<unsigned>();
+  for (const nlohmann::json& c : in["credentials"]) {
+    FakeCredential credential;
+    auto id = webauthn::Base64UrlDecode(c["id"].get<std::string>());
+    Require(id.ok(), "credential id");
+    credential.id = *id;
+    credential.rp_id = c["rp_id"].get<std::string>();
+    const std::string pem = c["key"].get<std::string>();
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+    credential.key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    Require(credential.key != nullptr, "PEM key");
+    auto cose = webauthn::CoseKey::FromEvpPkey(credential.key.get());
+    Require(cose.ok(), "COSE key");
+    credential.cose_key = cose->encoded();
+    d->credentials_.push_back(std::move(credential));
+  }
+  return d;
+}
+
 void FakeFido2Device::Write(const uint8_t* report, size_t length) {
   Require(length == 65 && report[0] == 0, "a write is report id 0 + 64 bytes");
   const uint8_t* p = report + 1;
@@ -217,6 +279,8 @@ Bytes FakeFido2Device::Handle(uint8_t command, const Bytes& payload) {
       return ClientPin(payload);
     case 0x02:
       return GetAssertion(payload);
+    case 0x01:
+      return MakeCredential(payload);
     default:
       return {kInvalidCommand};
   }
@@ -322,16 +386,8 @@ Bytes FakeFido2Device::GetAssertion(const Bytes& request) {
     }
   }
   bool verified = false;
-  if (auto pin_auth = cbor::AsBytes(cbor::Find(map, 6))) {
-    if (pin_token_.empty()) return {kPinAuthInvalid};
-    uint8_t mac[32];
-    unsigned mac_length = 0;
-    HMAC(EVP_sha256(), pin_token_.data(), static_cast<int>(pin_token_.size()),
-         client_data_hash->data(), client_data_hash->size(), mac, &mac_length);
-    if (pin_auth->size() != 16 || std::memcmp(mac, pin_auth->data(), 16) != 0) {
-      return {kPinAuthInvalid};
-    }
-    verified = true;
+  if (uint8_t e = CheckPinAuth(cbor::Find(map, 6), *client_data_hash, verified, false)) {
+    return {e};
   }
   if (!used) return {kNoCredentials};
   if (up) {
@@ -348,17 +404,7 @@ Bytes FakeFido2Device::GetAssertion(const Bytes& request) {
   for (int shift = 24; shift >= 0; shift -= 8) auth_data.push_back(uint8_t(counter_ >> shift));
   Bytes signed_data = auth_data;
   signed_data.insert(signed_data.end(), client_data_hash->begin(), client_data_hash->end());
-  webauthn::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  size_t sig_length = 0;
-  Require(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, used->key.get()) == 1 &&
-              EVP_DigestSign(ctx.get(), nullptr, &sig_length, signed_data.data(),
-                             signed_data.size()) == 1,
-          "sign");
-  Bytes signature(sig_length);
-  Require(EVP_DigestSign(ctx.get(), signature.data(), &sig_length, signed_data.data(),
-                         signed_data.size()) == 1,
-          "sign");
-  signature.resize(sig_length);
+  const Bytes signature = Sign(*used, signed_data);
   const bool with_id = !(omit_single_id && allowed.size() == 1);
   auto out = cbor::NewMap(with_id ? 3 : 2);
   if (with_id) {
@@ -369,6 +415,85 @@ Bytes FakeFido2Device::GetAssertion(const Bytes& request) {
   }
   cbor::MapAdd(out.get(), cbor::Int(2), cbor::ByteString(auth_data));
   cbor::MapAdd(out.get(), cbor::Int(3), cbor::ByteString(signature));
+  return Reply(kOk, out);
+}
+
+uint8_t FakeFido2Device::CheckPinAuth(const cbor_item_t* item, const Bytes& client_data_hash,
+                                      bool& verified, bool needed_if_pin_set) const {
+  verified = false;
+  if (!item) return pin_ && needed_if_pin_set ? kPinRequired : kOk;
+  auto pin_auth = cbor::AsBytes(item);
+  if (!pin_auth || pin_token_.empty()) return kPinAuthInvalid;
+  uint8_t mac[32];
+  unsigned mac_length = 0;
+  HMAC(EVP_sha256(), pin_token_.data(), static_cast<int>(pin_token_.size()),
+       client_data_hash.data(), client_data_hash.size(), mac, &mac_length);
+  if (pin_auth->size() != 16 || std::memcmp(mac, pin_auth->data(), 16) != 0) {
+    return kPinAuthInvalid;
+  }
+  verified = true;
+  return kOk;
+}
+
+Bytes FakeFido2Device::Sign(const FakeCredential& c, const Bytes& data) const {
+  webauthn::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  size_t length = 0;
+  Require(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, c.key.get()) == 1 &&
+              EVP_DigestSign(ctx.get(), nullptr, &length, data.data(), data.size()) == 1,
+          "sign");
+  Bytes signature(length);
+  Require(EVP_DigestSign(ctx.get(), signature.data(), &length, data.data(), data.size()) == 1,
+          "sign");
+  signature.resize(length);
+  return signature;
+}
+
+Bytes FakeFido2Device::MakeCredential(const Bytes& request) {
+  auto decoded = cbor::DecodeExact(request, webauthn::Check::kResponse, "makeCredential");
+  if (!decoded) return {kInvalidCbor};
+  const cbor_item_t* map = decoded->get();
+  auto client_data_hash = cbor::AsBytes(cbor::Find(map, 1));
+  auto rp_id = cbor::AsText(cbor::Find(cbor::Find(map, 2), "id"));
+  if (!client_data_hash || client_data_hash->size() != 32 || !rp_id) return {kInvalidCbor};
+  bool verified = false;
+  // CTAP 2.0 §5.1 step 6: a key with a PIN makes credentials only with it.
+  if (uint8_t e = CheckPinAuth(cbor::Find(map, 8), *client_data_hash, verified, true)) {
+    return {e};
+  }
+  Queue(rx_cid_, kKeepalive, {2});
+  ++touch_requests;
+  if (on_touch) on_touch();
+  if (!touched) return {};
+  if (const cbor_item_t* list = cbor::Find(map, 5)) {
+    for (size_t i = 0; i < cbor_array_size(list); ++i) {
+      cbor::ItemPtr entry(cbor_array_get(list, i));
+      auto id = cbor::AsBytes(cbor::Find(entry.get(), "id"));
+      for (const FakeCredential& c : credentials_) {
+        if (id && c.id == *id && c.rp_id == *rp_id) return {kCredentialExcluded};
+      }
+    }
+  }
+  const FakeCredential& made = AddCredential(*rp_id);
+  Bytes auth_data = webauthn::Sha256(webauthn::AsBytes(*rp_id));
+  auth_data.push_back(uint8_t(0x01 | (verified ? 0x04 : 0) | 0x40));  // UP, UV, AT
+  ++counter_;
+  for (int shift = 24; shift >= 0; shift -= 8) auth_data.push_back(uint8_t(counter_ >> shift));
+  auth_data.insert(auth_data.end(), 16, 0x5a);  // the AAGUID GetInfo gives
+  auth_data.push_back(uint8_t(made.id.size() >> 8));
+  auth_data.push_back(uint8_t(made.id.size()));
+  auth_data.insert(auth_data.end(), made.id.begin(), made.id.end());
+  auth_data.insert(auth_data.end(), made.cose_key.begin(), made.cose_key.end());
+  auto statement = cbor::NewMap(attestation == "packed" ? 2 : 0);
+  if (attestation == "packed") {
+    Bytes signed_data = auth_data;
+    signed_data.insert(signed_data.end(), client_data_hash->begin(), client_data_hash->end());
+    cbor::MapAdd(statement.get(), cbor::Text("alg"), cbor::Int(-7));
+    cbor::MapAdd(statement.get(), cbor::Text("sig"), cbor::ByteString(Sign(made, signed_data)));
+  }
+  auto out = cbor::NewMap(3);
+  cbor::MapAdd(out.get(), cbor::Int(1), cbor::Text(attestation));
+  cbor::MapAdd(out.get(), cbor::Int(2), cbor::ByteString(auth_data));
+  cbor::MapAdd(out.get(), cbor::Int(3), std::move(statement));
   return Reply(kOk, out);
 }
 

@@ -8,12 +8,14 @@
 // product.
 #pragma once
 
+#include <cbor.h>
 #include <fido.h>
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,7 +37,7 @@ class FakeFido2Device {
  public:
   FakeFido2Device();
 
-  // A new resident-free credential for `rp_id`; returns its id and COSE key.
+  // A new non-resident credential for `rp_id`; returns its id and COSE key.
   const FakeCredential& AddCredential(const std::string& rp_id);
   // Sets a PIN (clientPin becomes true in GetInfo); 8 tries.
   void SetPin(const std::string& pin) { pin_ = pin; retries_ = 8; }
@@ -43,7 +45,13 @@ class FakeFido2Device {
   // Behaviour.
   bool touched = true;             // false: a touch request never gets an answer
   bool omit_single_id = false;     // leave the credential out when one was allowed
+  std::string attestation = "packed";  // makeCredential's fmt: "packed" (self) or "none"
   std::function<void()> on_touch;  // called when a request with up=true arrives
+
+  // The whole state as JSON (keys as PEM), so a key can live in a file
+  // between processes (tests/support/fake_fido2_preload.cc).
+  std::string Save() const;
+  static std::unique_ptr<FakeFido2Device> Load(const std::string& json);
 
   // What it saw.
   unsigned silent_requests = 0;    // GetAssertion with up=false
@@ -62,6 +70,13 @@ class FakeFido2Device {
   webauthn::Bytes GetInfo();
   webauthn::Bytes ClientPin(const webauthn::Bytes& request);
   webauthn::Bytes GetAssertion(const webauthn::Bytes& request);
+  webauthn::Bytes MakeCredential(const webauthn::Bytes& request);
+  // 0 when `pin_auth` (may be null) is right for `client_data_hash`, or the
+  // CTAP error; `verified` says whether a PIN was checked. Without pinAuth a
+  // key with a PIN refuses only where `needed_if_pin_set` (makeCredential).
+  uint8_t CheckPinAuth(const cbor_item_t* pin_auth, const webauthn::Bytes& client_data_hash,
+                       bool& verified, bool needed_if_pin_set) const;
+  webauthn::Bytes Sign(const FakeCredential& c, const webauthn::Bytes& data) const;
   void Queue(uint32_t cid, uint8_t command, const webauthn::Bytes& payload);
 
   std::vector<FakeCredential> credentials_;

@@ -1,0 +1,58 @@
+// Test-only: makes the key files fake_fido2_preload.so plugs in.
+//   fake_fido2_tool new FILE [PIN]    an empty key (with a PIN if given)
+//   fake_fido2_tool add FILE RP_ID    a credential for RP_ID; prints JSON
+//       {"id": base64url, "cose": base64url COSE_Key, "pam_u2f": "KH,PK,es256"}
+//       (pam_u2f: the credential as a pam-u2f authfile writes it)
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/fake_fido2_device.h"
+#include "webauthn/base64url.h"
+
+namespace {
+
+std::string StandardBase64(const tpmauthn::webauthn::Bytes& data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using tpmauthn::testing::FakeFido2Device;
+  const std::string command = argc > 2 ? argv[1] : "";
+  if (command == "new" && (argc == 3 || argc == 4)) {
+    FakeFido2Device device;
+    if (argc == 4) device.SetPin(argv[3]);
+    std::ofstream(argv[2], std::ios::trunc) << device.Save();
+    return 0;
+  }
+  if (command == "add" && argc == 4) {
+    std::stringstream text;
+    text << std::ifstream(argv[2]).rdbuf();
+    auto device = FakeFido2Device::Load(text.str());
+    const auto& c = device->AddCredential(argv[3]);
+    tpmauthn::webauthn::Bytes point(65);
+    size_t length = 0;
+    EVP_PKEY_get_octet_string_param(c.key.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                    point.size(), &length);
+    const tpmauthn::webauthn::Bytes xy(point.begin() + 1, point.end());
+    nlohmann::json out = {{"id", tpmauthn::webauthn::Base64UrlEncode(c.id)},
+                          {"cose", tpmauthn::webauthn::Base64UrlEncode(c.cose_key)},
+                          {"pam_u2f", StandardBase64(c.id) + "," + StandardBase64(xy) + ",es256"}};
+    std::ofstream(argv[2], std::ios::trunc) << device->Save();
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  std::cerr << "usage: fake_fido2_tool new FILE [PIN] | add FILE RP_ID\n";
+  return 2;
+}
