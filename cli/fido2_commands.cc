@@ -78,7 +78,65 @@ config::ConfigResult<std::vector<wa::Bytes>> EnrolledIds(const std::string& path
   return ids;
 }
 
+// The fido2 credentials in `path` (every user's: a client's own file).
+config::ConfigResult<std::vector<config::Credential>> KeyCredentials(const std::string& path) {
+  auto opened = config::OpenChecked(path, config::FileRules{{0, ::geteuid()}, false});
+  if (!opened) return opened.error();
+  std::vector<config::Credential> out;
+  if (opened->status != config::OpenStatus::kOpened) return out;
+  auto read = config::ReadCredentials(opened->fd.get(), path, std::nullopt);
+  if (!read) return read.error();
+  for (config::Credential& c : *read) {
+    if (c.kind == config::AuthenticatorKind::kFido2 && !c.id.empty()) out.push_back(std::move(c));
+  }
+  return out;
+}
+
 }  // namespace
+
+int AnswerWithSecurityKey(const CredentialFileArgs& file, const wa::RemoteRequest& request,
+                          const std::string& origin, std::optional<int> pin_fd,
+                          const char* command, std::ostream& out, std::ostream& err) {
+  auto credentials = KeyCredentials(file.path);
+  if (!credentials) {
+    err << "tpmauthn: " << command << ": " << credentials.error().message << "\n";
+    return kExitUsage;
+  }
+  const std::string client_data = wa::SerializeClientData(wa::kTypeGet, request.challenge, origin);
+  wa::GetAssertionOptions options;
+  options.rp_id = request.rp_id;
+  options.challenge = request.challenge;
+  options.client_data_json.assign(client_data.begin(), client_data.end());
+  options.client_data_hash = wa::Sha256(options.client_data_json);
+  options.require_user_verification = request.user_verification;
+  for (const config::Credential& c : *credentials) {
+    if (c.rp_id.value_or(c.origin.value_or("")) != request.rp_id) continue;
+    const auto digest = wa::CredentialDigest(c.id);
+    for (const auto& d : request.credential_digests) {
+      if (d == digest) {
+        options.allow_credentials.push_back(c.id);
+        options.credential_requires_uv.push_back(c.require_uv);
+        break;
+      }
+    }
+  }
+  if (options.allow_credentials.empty()) {
+    err << "tpmauthn: " << command << ": no credential here (TPM or security key in "
+        << file.path << ") for RP ID \"" << request.rp_id << "\" that the server accepts\n";
+    return kExitRejected;
+  }
+  TerminalInterface ui(pin_fd, err);
+  auto key = fido2::NewSystemAuthenticator(ui, fido2::Fido2Settings{});
+  auto made = key->GetAssertion(options);
+  if (!made) {
+    err << "tpmauthn: " << command << ": " << made.error().message << "\n";
+    return ExitCodeFor(made.error().kind);
+  }
+  wa::RemoteReply reply{made->credential_id, made->authenticator_data, made->signature,
+                        options.client_data_json};
+  out << reply.Encode() << "\n";
+  return kExitOk;
+}
 
 int RunEnrollFido2(const CredentialFileArgs& file, const EnrollArgs& args, std::ostream& out,
                    std::ostream& err) {

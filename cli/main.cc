@@ -19,7 +19,8 @@
 namespace {
 
 // root: the system store and file; anyone else: their own, under $HOME from
-// passwd. $TPMAUTHN_STORE (set by `tpmauthn ssh` for its askpass) wins.
+// passwd. $TPMAUTHN_STORE and $TPMAUTHN_CREDENTIALS (set by `tpmauthn ssh`
+// for its askpass) win.
 std::string Home() {
   struct passwd* pw = ::getpwuid(::geteuid());
   return pw && pw->pw_dir ? pw->pw_dir : "/";
@@ -32,6 +33,8 @@ std::string DefaultStore() {
 }
 
 std::string DefaultCredentials() {
+  // Set by `tpmauthn ssh` for its askpass (the file it was given).
+  if (const char* env = std::getenv("TPMAUTHN_CREDENTIALS"); env && *env) return env;
   if (::geteuid() == 0) return tpmauthn::config::kDefaultCredentials;
   return Home() + "/.config/tpmauthn/credentials";
 }
@@ -75,7 +78,7 @@ int main(int argc, char** argv) {
   if (const char* askpass_mode = std::getenv("TPMAUTHN_ASKPASS");
       askpass_mode && std::string(askpass_mode) == "1" && argc == 2) {
     try {
-      return RunSshAskpass(global.tpm, argv[1], std::cout, std::cerr);
+      return RunSshAskpass(global.tpm, global.file, argv[1], std::cout, std::cerr);
     } catch (const std::exception& e) {
       std::cerr << "tpmauthn: ssh-askpass: internal error: " << e.what() << "\n";
       return kExitUsage;

@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "cli/exit_codes.h"
+#include "cli/fido2_commands.h"
 #include "cli/pin_input.h"
 #include "cli/verb.h"
 #include "tpm/connection.h"
@@ -31,10 +32,19 @@ int Fail(std::ostream& err, const char* command, const std::string& why, int cod
   return code;
 }
 
-// Answers `request` with the first matching credential in the store.
-int Answer(const TpmArgs& tpm_args, const wa::RemoteRequest& request, const std::string& origin,
-           std::optional<int> pin_fd, const char* command, std::ostream& out, std::ostream& err) {
+// Answers `request` with the first matching credential in the store, or
+// with a security key (see RespondArgs::authenticator).
+int Answer(const TpmArgs& tpm_args, const CredentialFileArgs& file,
+           const std::string& authenticator, const wa::RemoteRequest& request,
+           const std::string& origin, std::optional<int> pin_fd, const char* command,
+           std::ostream& out, std::ostream& err) {
   if (origin.empty()) return Fail(err, command, "no origin (use --origin ssh://HOST)", kExitUsage);
+  if (authenticator != "" && authenticator != "tpm" && authenticator != "fido2") {
+    return Fail(err, command, "--authenticator must be tpm or fido2", kExitUsage);
+  }
+  if (authenticator == "fido2") {
+    return AnswerWithSecurityKey(file, request, origin, pin_fd, command, out, err);
+  }
   tpm::KeyStore store(tpm_args.store);
   auto records = store.List();
   if (!records) return Fail(err, command, records.error().message, kExitUsage);
@@ -47,6 +57,9 @@ int Answer(const TpmArgs& tpm_args, const wa::RemoteRequest& request, const std:
       if (d == digest) chosen = &r;
     }
     if (chosen) break;
+  }
+  if (!chosen && authenticator.empty()) {
+    return AnswerWithSecurityKey(file, request, origin, pin_fd, command, out, err);
   }
   if (!chosen) {
     return Fail(err, command,
@@ -68,7 +81,8 @@ int Answer(const TpmArgs& tpm_args, const wa::RemoteRequest& request, const std:
 
 }  // namespace
 
-int RunRespond(const TpmArgs& tpm, const RespondArgs& args, std::ostream& out, std::ostream& err) {
+int RunRespond(const TpmArgs& tpm, const CredentialFileArgs& file, const RespondArgs& args,
+               std::ostream& out, std::ostream& err) {
   std::string text;
   if (args.request) {
     text = *args.request;
@@ -77,14 +91,17 @@ int RunRespond(const TpmArgs& tpm, const RespondArgs& args, std::ostream& out, s
   }
   auto request = wa::RemoteRequest::Parse(text);
   if (!request) return Fail(err, "respond", request.error().message, kExitUsage);
-  return Answer(tpm, *request, args.origin, args.pin_fd, "respond", out, err);
+  return Answer(tpm, file, args.authenticator, *request, args.origin, args.pin_fd, "respond", out,
+                err);
 }
 
-int RunSshAskpass(const TpmArgs& tpm, const std::string& prompt, std::ostream& out,
-                  std::ostream& err) {
+int RunSshAskpass(const TpmArgs& tpm, const CredentialFileArgs& file, const std::string& prompt,
+                  std::ostream& out, std::ostream& err) {
   if (auto request = wa::RemoteRequest::Parse(prompt)) {
     const char* origin = std::getenv("TPMAUTHN_SSH_ORIGIN");
-    return Answer(tpm, *request, origin ? origin : "", std::nullopt, "ssh-askpass", out, err);
+    const char* authenticator = std::getenv("TPMAUTHN_SSH_AUTHENTICATOR");
+    return Answer(tpm, file, authenticator ? authenticator : "", *request, origin ? origin : "",
+                  std::nullopt, "ssh-askpass", out, err);
   }
   // Not ours (a password, a host-key question): ask the person, unchanged.
   const char* kind = std::getenv("SSH_ASKPASS_PROMPT");
@@ -99,7 +116,11 @@ int RunSshAskpass(const TpmArgs& tpm, const std::string& prompt, std::ostream& o
   return kExitOk;
 }
 
-int RunSsh(const TpmArgs& tpm, const std::vector<std::string>& ssh_args, std::ostream& err) {
+int RunSsh(const TpmArgs& tpm, const CredentialFileArgs& file, const std::string& authenticator,
+           const std::vector<std::string>& ssh_args, std::ostream& err) {
+  if (authenticator != "" && authenticator != "tpm" && authenticator != "fido2") {
+    return Fail(err, "ssh", "--authenticator must be tpm or fido2", kExitUsage);
+  }
   // Ask ssh itself which host it will connect to (aliases, Host blocks...).
   std::vector<std::string> probe = {"ssh", "-G"};
   probe.insert(probe.end(), ssh_args.begin(), ssh_args.end());
@@ -144,6 +165,8 @@ int RunSsh(const TpmArgs& tpm, const std::vector<std::string>& ssh_args, std::os
   ::setenv("TPMAUTHN_ASKPASS", "1", 1);
   ::setenv("TPMAUTHN_SSH_ORIGIN", ("ssh://" + host).c_str(), 1);
   ::setenv("TPMAUTHN_STORE", tpm.store.c_str(), 1);
+  ::setenv("TPMAUTHN_CREDENTIALS", file.path.c_str(), 1);
+  ::setenv("TPMAUTHN_SSH_AUTHENTICATOR", authenticator.c_str(), 1);
   if (tpm.tcti) ::setenv("TPMAUTHN_TCTI", tpm.tcti->c_str(), 1);
   std::vector<std::string> command = {"ssh"};
   command.insert(command.end(), ssh_args.begin(), ssh_args.end());
@@ -157,24 +180,33 @@ int RunSsh(const TpmArgs& tpm, const std::vector<std::string>& ssh_args, std::os
 Verb RegisterRespond(CLI::App& app) {
   auto args = std::make_shared<RespondArgs>();
   CLI::App* c = app.add_subcommand(
-      "respond", "Answer a remote-login request (from an SSH prompt) with this computer's TPM");
+      "respond",
+      "Answer a remote-login request (from an SSH prompt) with this computer's TPM or a key");
   c->add_option("--origin", args->origin,
                 "the server you are signing in to, e.g. ssh://server.example")
       ->required();
   c->add_option("REQUEST", args->request, "the tpmauthn-request-v1 line (default: stdin)");
   c->add_option("--pin-fd", args->pin_fd, "read the PIN from this descriptor");
+  c->add_option("--authenticator", args->authenticator,
+                "tpm or fido2 (default: the TPM, else a security key)");
   return {c, [args](const GlobalArgs& g) {
-            return RunRespond(g.tpm, *args, std::cout, std::cerr);
+            return RunRespond(g.tpm, g.file, *args, std::cout, std::cerr);
           }};
 }
 
 Verb RegisterSsh(CLI::App& app) {
-  CLI::App* c = app.add_subcommand("ssh", "Run ssh; answer tpmauthn sign-in requests with the TPM");
-  // Everything after "ssh" goes to ssh unchanged, in order (and none of it
-  // falls through to tpmauthn's own options: -p is ssh's).
+  auto authenticator = std::make_shared<std::string>();
+  CLI::App* c = app.add_subcommand(
+      "ssh", "Run ssh; answer tpmauthn sign-in requests with the TPM or a security key");
+  c->add_option("--authenticator", *authenticator,
+                "tpm or fido2 (default: the TPM, else a security key); before the ssh arguments");
+  // Everything after the first ssh argument goes to ssh unchanged, in order
+  // (and none of it falls through to tpmauthn's own options: -p is ssh's).
   c->prefix_command();
   c->fallthrough(false);
-  return {c, [c](const GlobalArgs& g) { return RunSsh(g.tpm, c->remaining(), std::cerr); }};
+  return {c, [c, authenticator](const GlobalArgs& g) {
+            return RunSsh(g.tpm, g.file, *authenticator, c->remaining(), std::cerr);
+          }};
 }
 
 Verb RegisterSshAskpass(CLI::App& app) {
@@ -182,7 +214,7 @@ Verb RegisterSshAskpass(CLI::App& app) {
   CLI::App* c = app.add_subcommand("ssh-askpass", "SSH_ASKPASS helper used by tpmauthn ssh");
   c->add_option("PROMPT", *prompt)->required();
   return {c, [prompt](const GlobalArgs& g) {
-            return RunSshAskpass(g.tpm, *prompt, std::cout, std::cerr);
+            return RunSshAskpass(g.tpm, g.file, *prompt, std::cout, std::cerr);
           }};
 }
 

@@ -189,6 +189,42 @@ with tempfile.TemporaryDirectory() as tmp:
                  len(key_state(os.path.join(both, "2.json"))["credentials"]) == 1 and
                  not key_state(os.path.join(both, "1.json"))["credentials"], p.stderr)
 
+    # SSH: the client's security key answers the server's remote request
+    # (`tpmauthn respond --authenticator fido2`, as `tpmauthn ssh` would).
+    SRV = "ssh://srv.test"
+    client_creds = os.path.join(tmp, "client-credentials")
+    p = subprocess.run([tpmauthn, "--credentials", client_creds, "enroll", "rem",
+                        "--authenticator", "fido2", "--uv", "pin", "--rp-id", SRV, "--origin", SRV,
+                        "--pin-fd", "0", "--json"],
+                       env=dict(os.environ, LD_PRELOAD=" ".join(filter(None, [
+                           os.environ.get("TPMAUTHN_ASAN_RUNTIME"), preload])),
+                           TPMAUTHN_TEST_FIDO2_KEYS=keys_dir),
+                       input="482915\n", capture_output=True, text=True, timeout=60)
+    checks.check("the client enrolls its key for the server", p.returncode == 0, p.stderr)
+    reg_file = os.path.join(tmp, "reg.json")
+    open(reg_file, "w").write(p.stdout)
+    server_creds = os.path.join(tmp, "server-credentials")
+    open(server_creds, "w").write("# server\n")
+    os.chmod(server_creds, 0o644)
+    p = subprocess.run([tpmauthn, "--credentials", server_creds, "add", "rem", reg_file,
+                        "--rp-id", SRV, "--origin", SRV], capture_output=True, text=True)
+    checks.check("the server adds the key's registration", p.returncode == 0, p.stderr)
+    respond = (f"printf '482915\\n' | {tpmauthn} --credentials {client_creds} "
+               f"--store {tmp}/no-tpm-store respond --origin {SRV} --pin-fd 0 "
+               "\"$TPMAUTHN_TEST_PROMPT\"")
+    env = pam_wrapper_env(pamd, preload=[preload], TPMAUTHN_TEST_FIDO2_KEYS=keys_dir,
+                          TPMAUTHN_TEST_ANSWER_CMD=respond)
+    args = f"credentials={server_creds} state={state} rp_id={SRV} origin={SRV} mode=remote"
+    p = subprocess.run([runner, "--direct", module, args, "rem"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    checks.check("no TPM credential on the client: the key answers and the server logs in",
+                 p.stdout.startswith("result 0"), p.stdout + p.stderr)
+    env["TPMAUTHN_TEST_ANSWER_CMD"] = respond.replace("respond ", "respond --authenticator tpm ")
+    p = subprocess.run([runner, "--direct", module, args, "rem"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    checks.check("--authenticator tpm does not use the key",
+                 not p.stdout.startswith("result 0"), p.stdout)
+
     # authenticators=tpm leaves the key out.
     rc, out = login(extra="uv=discouraged authenticators=tpm")
     checks.check("authenticators=tpm does not offer the key",
