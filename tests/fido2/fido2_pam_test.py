@@ -137,6 +137,21 @@ with tempfile.TemporaryDirectory() as tmp:
     checks.check("a key without the user's credential: unavailable, never touched",
                  rc == PAM_AUTHINFO_UNAVAIL and key_state(other)["seen"]["touch"] == 0, out)
 
+    # An Ed25519 (pam-u2f "eddsa") credential on the same key.
+    ed = json.loads(tool("add", key, RP, "eddsa"))
+    with open(authfile, "w") as f:
+        f.write(f"ed:{ed['pam_u2f']},+presence\n")
+    p = subprocess.run([tpmauthn, "--credentials", creds, "import-u2f", authfile,
+                        "--origin", RP], capture_output=True, text=True)
+    checks.check("an eddsa line imports", p.returncode == 0 and
+                 any(l.split()[:3] == ["ed", ed["id"], "eddsa"] for l in open(creds)), p.stderr)
+    env = pam_wrapper_env(pamd, preload=[preload], TPMAUTHN_TEST_FIDO2_KEYS=keys_dir)
+    p = subprocess.run([runner, "--direct", module,
+                        f"credentials={creds} state={state} rp_id={RP} origin={RP} uv=discouraged",
+                        "ed"], env=env, capture_output=True, text=True, timeout=60)
+    checks.check("the eddsa credential logs in", p.stdout.startswith("result 0"),
+                 p.stdout + p.stderr)
+
     # A new user enrolls a key with `tpmauthn enroll --authenticator fido2`.
     def cli(*args, plugged=keys_dir, stdin=None):
         libs = [os.environ.get("TPMAUTHN_ASAN_RUNTIME"), preload]

@@ -134,11 +134,12 @@ void IoClose(void*) {}
 
 FakeFido2Device::FakeFido2Device() : agreement_key_(NewP256()) {}
 
-const FakeCredential& FakeFido2Device::AddCredential(const std::string& rp_id) {
+const FakeCredential& FakeFido2Device::AddCredential(const std::string& rp_id, bool eddsa) {
   FakeCredential c;
   c.id = Random(48);
   c.rp_id = rp_id;
-  c.key = NewP256();
+  c.key = eddsa ? webauthn::EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")) : NewP256();
+  Require(c.key != nullptr, "key generation");
   auto cose = webauthn::CoseKey::FromEvpPkey(c.key.get());
   Require(cose.ok(), "COSE key");
   c.cose_key = cose->encoded();
@@ -438,7 +439,9 @@ uint8_t FakeFido2Device::CheckPinAuth(const cbor_item_t* item, const Bytes& clie
 Bytes FakeFido2Device::Sign(const FakeCredential& c, const Bytes& data) const {
   webauthn::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   size_t length = 0;
-  Require(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, c.key.get()) == 1 &&
+  const bool eddsa = EVP_PKEY_is_a(c.key.get(), "ED25519");  // PureEdDSA: no digest
+  Require(EVP_DigestSignInit(ctx.get(), nullptr, eddsa ? nullptr : EVP_sha256(), nullptr,
+                             c.key.get()) == 1 &&
               EVP_DigestSign(ctx.get(), nullptr, &length, data.data(), data.size()) == 1,
           "sign");
   Bytes signature(length);

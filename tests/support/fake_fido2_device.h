@@ -38,7 +38,8 @@ class FakeFido2Device {
   FakeFido2Device();
 
   // A new non-resident credential for `rp_id`; returns its id and COSE key.
-  const FakeCredential& AddCredential(const std::string& rp_id);
+  // `eddsa`: an Ed25519 key (EdDSA) instead of P-256 (ES256).
+  const FakeCredential& AddCredential(const std::string& rp_id, bool eddsa = false);
   // Sets a PIN (clientPin becomes true in GetInfo); 8 tries.
   void SetPin(const std::string& pin) { pin_ = pin; retries_ = 8; }
 

@@ -1,6 +1,7 @@
 // Test-only: makes the key files fake_fido2_preload.so plugs in.
 //   fake_fido2_tool new FILE [PIN]    an empty key (with a PIN if given)
-//   fake_fido2_tool add FILE RP_ID    a credential for RP_ID; prints JSON
+//   fake_fido2_tool add FILE RP_ID [eddsa]   a credential for RP_ID (ES256, or
+//       Ed25519 with "eddsa"); prints JSON
 //       {"id": base64url, "cose": base64url COSE_Key, "pam_u2f": "KH,PK,es256"}
 //       (pam_u2f: the credential as a pam-u2f authfile writes it)
 #include <openssl/core_names.h>
@@ -36,23 +37,31 @@ int main(int argc, char** argv) {
     std::ofstream(argv[2], std::ios::trunc) << device.Save();
     return 0;
   }
-  if (command == "add" && argc == 4) {
+  const bool eddsa = argc == 5 && std::string(argv[4]) == "eddsa";
+  if (command == "add" && (argc == 4 || eddsa)) {
     std::stringstream text;
     text << std::ifstream(argv[2]).rdbuf();
     auto device = FakeFido2Device::Load(text.str());
-    const auto& c = device->AddCredential(argv[3]);
-    tpmauthn::webauthn::Bytes point(65);
-    size_t length = 0;
-    EVP_PKEY_get_octet_string_param(c.key.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                    point.size(), &length);
-    const tpmauthn::webauthn::Bytes xy(point.begin() + 1, point.end());
+    const auto& c = device->AddCredential(argv[3], eddsa);
+    // pam-u2f's public key field: x||y for es256, the 32-byte key for eddsa.
+    tpmauthn::webauthn::Bytes raw(65);
+    size_t length = raw.size();
+    if (eddsa) {
+      EVP_PKEY_get_raw_public_key(c.key.get(), raw.data(), &length);
+      raw.resize(length);
+    } else {
+      EVP_PKEY_get_octet_string_param(c.key.get(), OSSL_PKEY_PARAM_PUB_KEY, raw.data(),
+                                      raw.size(), &length);
+      raw.erase(raw.begin());
+    }
     nlohmann::json out = {{"id", tpmauthn::webauthn::Base64UrlEncode(c.id)},
                           {"cose", tpmauthn::webauthn::Base64UrlEncode(c.cose_key)},
-                          {"pam_u2f", StandardBase64(c.id) + "," + StandardBase64(xy) + ",es256"}};
+                          {"pam_u2f", StandardBase64(c.id) + "," + StandardBase64(raw) + "," +
+                                          (eddsa ? "eddsa" : "es256")}};
     std::ofstream(argv[2], std::ios::trunc) << device->Save();
     std::cout << out.dump() << "\n";
     return 0;
   }
-  std::cerr << "usage: fake_fido2_tool new FILE [PIN] | add FILE RP_ID\n";
+  std::cerr << "usage: fake_fido2_tool new FILE [PIN] | add FILE RP_ID [eddsa]\n";
   return 2;
 }
