@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/exit_codes.h"
+#include "config/credential.h"
 #include "webauthn/bytes.h"
 
 namespace tpmauthn::cli {
@@ -23,6 +24,25 @@ inline webauthn::Bytes RandomBytes(size_t n) {
   webauthn::Bytes out(n);
   if (RAND_bytes(out.data(), static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes");
   return out;
+}
+
+// The credentials-file line of a credential enrollment just made and verified.
+inline config::Credential EnrolledLine(const std::string& user, const webauthn::Bytes& id,
+                                       const webauthn::CoseKey& key, config::AuthenticatorKind kind,
+                                       bool require_uv, const std::string& rp_id,
+                                       const std::string& origin, const std::string& label) {
+  config::Credential line;
+  line.user = user;
+  line.id = id;
+  line.algorithm = key.algorithm();
+  line.public_key = key.encoded();
+  line.kind = kind;
+  line.require_uv = require_uv;
+  line.rp_id = rp_id;
+  line.origin = origin;
+  line.created = config::TodayUtc();
+  line.label = label;
+  return line;
 }
 
 }  // namespace tpmauthn::cli

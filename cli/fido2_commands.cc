@@ -192,17 +192,9 @@ int RunEnrollFido2(const CredentialFileArgs& file, const EnrollArgs& args, std::
         << wa::ToString(verified.error().check) << "): " << verified.error().message << "\n";
     return kExitRejected;
   }
-  config::Credential line;
-  line.user = args.user;
-  line.id = made->credential_id;
-  line.algorithm = verified->public_key.algorithm();
-  line.public_key = verified->public_key.encoded();
-  line.kind = config::AuthenticatorKind::kFido2;
-  line.require_uv = request.uv;
-  line.rp_id = rp_id;
-  line.origin = origin;
-  line.created = config::TodayUtc();
-  line.label = args.label;
+  const config::Credential line =
+      EnrolledLine(args.user, made->credential_id, verified->public_key,
+                   config::AuthenticatorKind::kFido2, request.uv, rp_id, origin, args.label);
   if (auto ok = config::AppendCredentials(file.path, {line}, config::FileRules{{0, ::geteuid()}});
       !ok) {
     return Usage(err, kCommand,

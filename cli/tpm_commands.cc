@@ -193,17 +193,9 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
                                     std::string(wa::ToString(verified.error().check)) + "): " +
                                     verified.error().message);
   }
-  config::Credential line;
-  line.user = args.user;
-  line.id = made->credential_id;
-  line.algorithm = wa::CoseAlgorithm::kES256;
-  line.public_key = made->public_key;
-  line.kind = config::AuthenticatorKind::kTpm;
-  line.require_uv = with_pin;
-  line.rp_id = rp_id;
-  line.origin = origin;
-  line.created = config::TodayUtc();
-  line.label = args.label;
+  const config::Credential line =
+      EnrolledLine(args.user, made->credential_id, verified->public_key,
+                   config::AuthenticatorKind::kTpm, with_pin, rp_id, origin, args.label);
   if (auto ok = config::AppendCredentials(file.path, {line}, config::FileRules{{0, ::geteuid()}});
       !ok) {
     // A line that is in place (only its durability failed) keeps its key.
