@@ -1,6 +1,7 @@
 // tpmauthn enroll --authenticator fido2: makeCredential on a security key with
 // our own clientDataJSON, the attestationObject verified as a relying party
-// would (§7.1: packed, fido-u2f or none), then the `fido2` line appended.
+// would (§7.1: packed or none; U2F-only keys are refused, see
+// fido2::Enroll), then the `fido2` line appended.
 #include "cli/fido2_commands.h"
 
 #include <unistd.h>
@@ -28,11 +29,12 @@ namespace wa = tpmauthn::webauthn;
 // The key's PIN from the terminal (no echo) or --pin-fd; cues on stderr.
 class TerminalInterface final : public wa::UserInterface {
  public:
-  TerminalInterface(std::optional<int> pin_fd, std::ostream& err) : pin_fd_(pin_fd), err_(err) {}
+  TerminalInterface(std::optional<int> pin_fd, const char* command, std::ostream& err)
+      : pin_fd_(pin_fd), command_(command), err_(err) {}
   std::optional<wa::SecretBytes> AskSecret(const std::string& prompt) override {
     PinResult read = ReadPin(pin_fd_, prompt, /*confirm=*/false, /*enrolling=*/false);
     if (!read.ok) {
-      err_ << "tpmauthn: enroll: " << read.error << "\n";
+      err_ << "tpmauthn: " << command_ << ": " << read.error << "\n";
       return std::nullopt;
     }
     return std::move(read.pin);
@@ -43,6 +45,7 @@ class TerminalInterface final : public wa::UserInterface {
 
  private:
   std::optional<int> pin_fd_;
+  const char* command_;
   std::ostream& err_;
 };
 
@@ -125,7 +128,7 @@ int AnswerWithSecurityKey(const CredentialFileArgs& file, const wa::RemoteReques
         << file.path << ") for RP ID \"" << request.rp_id << "\" that the server accepts\n";
     return kExitRejected;
   }
-  TerminalInterface ui(pin_fd, err);
+  TerminalInterface ui(pin_fd, command, err);
   auto key = fido2::NewSystemAuthenticator(ui, fido2::Fido2Settings{});
   auto made = key->GetAssertion(options);
   if (!made) {
@@ -169,7 +172,7 @@ int RunEnrollFido2(const CredentialFileArgs& file, const EnrollArgs& args, std::
   request.uv = args.uv == "pin";
   request.exclude = std::move(*exclude);
   request.device_path = args.device;
-  TerminalInterface ui(args.pin_fd, err);
+  TerminalInterface ui(args.pin_fd, kCommand, err);
   auto made = fido2::EnrollOnSystemKey(ui, fido2::Fido2Settings{}, request);
   if (!made) {
     err << "tpmauthn: " << kCommand << ": " << made.error().message << "\n";

@@ -19,8 +19,8 @@
 namespace {
 
 // root: the system store and file; anyone else: their own, under $HOME from
-// passwd. $TPMAUTHN_STORE and $TPMAUTHN_CREDENTIALS (set by `tpmauthn ssh`
-// for its askpass) win.
+// passwd. $TPMAUTHN_STORE wins; $TPMAUTHN_CREDENTIALS only in the askpass
+// that `tpmauthn ssh` starts (it sets both).
 std::string Home() {
   struct passwd* pw = ::getpwuid(::geteuid());
   return pw && pw->pw_dir ? pw->pw_dir : "/";
@@ -32,9 +32,18 @@ std::string DefaultStore() {
   return Home() + "/.local/share/tpmauthn/keys";
 }
 
+bool AskpassMode() {
+  const char* mode = std::getenv("TPMAUTHN_ASKPASS");
+  return mode && std::string_view(mode) == "1";
+}
+
 std::string DefaultCredentials() {
-  // Set by `tpmauthn ssh` for its askpass (the file it was given).
-  if (const char* env = std::getenv("TPMAUTHN_CREDENTIALS"); env && *env) return env;
+  // Set by `tpmauthn ssh` for its askpass (the file it was given); only
+  // there, so root's `tpmauthn remove` after `su` never edits a file named by
+  // someone else's environment.
+  if (const char* env = std::getenv("TPMAUTHN_CREDENTIALS"); env && *env && AskpassMode()) {
+    return env;
+  }
   if (::geteuid() == 0) return tpmauthn::config::kDefaultCredentials;
   return Home() + "/.config/tpmauthn/credentials";
 }
@@ -75,8 +84,7 @@ int main(int argc, char** argv) {
   ::setenv("TSS2_LOG", "all+NONE", /*overwrite=*/0);
   GlobalArgs global{{DefaultCredentials()}, {std::nullopt, DefaultStore()}};
   // Started by ssh as its SSH_ASKPASS (see `tpmauthn ssh`): argv[1] is the prompt.
-  if (const char* askpass_mode = std::getenv("TPMAUTHN_ASKPASS");
-      askpass_mode && std::string(askpass_mode) == "1" && argc == 2) {
+  if (AskpassMode() && argc == 2) {
     try {
       return RunSshAskpass(global.tpm, global.file, argv[1], std::cout, std::cerr);
     } catch (const std::exception& e) {

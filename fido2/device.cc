@@ -33,9 +33,13 @@ webauthn::Result<std::vector<std::string>, std::string> SystemDeviceSource::List
   return paths;
 }
 
-webauthn::Result<Device, std::string> SystemDeviceSource::Open(const std::string& path) {
+webauthn::Result<Device, std::string> SystemDeviceSource::Open(const std::string& path,
+                                                               int timeout_ms) {
   Device dev(fido_dev_new());
   if (!dev) return std::string("out of memory opening a security key");
+  if (int r = fido_dev_set_timeout(dev.get(), timeout_ms); r != FIDO_OK) {
+    return FidoError("opening " + path, r);
+  }
   if (int r = fido_dev_open(dev.get(), path.c_str()); r != FIDO_OK) {
     return FidoError("opening " + path, r);
   }

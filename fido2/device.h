@@ -29,15 +29,17 @@ class DeviceSource {
   virtual ~DeviceSource() = default;
   // The paths of the keys plugged in now, at most `limit`.
   virtual webauthn::Result<std::vector<std::string>, std::string> List(size_t limit) = 0;
-  // Opens one (CTAPHID INIT and GetInfo done).
-  virtual webauthn::Result<Device, std::string> Open(const std::string& path) = 0;
+  // Opens one (CTAPHID INIT and GetInfo done), waiting at most `timeout_ms`
+  // for the key (a hung or hostile HID device must not hang a login); the
+  // device keeps that timeout.
+  virtual webauthn::Result<Device, std::string> Open(const std::string& path, int timeout_ms) = 0;
 };
 
 // libfido2's built-in transports (hidraw on Linux).
 class SystemDeviceSource final : public DeviceSource {
  public:
   webauthn::Result<std::vector<std::string>, std::string> List(size_t limit) override;
-  webauthn::Result<Device, std::string> Open(const std::string& path) override;
+  webauthn::Result<Device, std::string> Open(const std::string& path, int timeout_ms) override;
 };
 
 // At most this many keys are looked at (pam-u2f's default is 24 credentials

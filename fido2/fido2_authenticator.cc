@@ -2,6 +2,7 @@
 #include "fido2/fido2_authenticator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -48,37 +49,25 @@ webauthn::Result<Assert, AuthenticatorError> NewAssert(const webauthn::GetAssert
 }
 
 // Which allowed credential `dev` holds: nullopt if none. Silent: up=false
-// and no PIN, so the key neither waits for a touch nor counts a PIN try.
+// and no PIN, so the key neither waits for a touch nor counts a PIN try. One
+// credential per request, as pam-u2f asks: keys take only a few ids per allow
+// list (8 on a YubiKey 5; libfido2 1.12 does not split longer lists), and a
+// user may have many. A U2F-only key answers a held credential with "user
+// presence required" (libfido2's check-only authenticate).
 webauthn::Result<std::optional<Bytes>, AuthenticatorError> Probe(
     fido_dev_t* dev, const webauthn::GetAssertionOptions& options) {
-  auto a = NewAssert(options, options.allow_credentials);
-  if (!a) return a.error();
-  int r = fido_assert_set_up(a->get(), FIDO_OPT_FALSE);
-  if (r == FIDO_OK) r = fido_dev_get_assert(dev, a->get(), nullptr);
-  if (r == FIDO_ERR_NO_CREDENTIALS) return std::optional<Bytes>();
-  if (r != FIDO_OK) {
+  for (const Bytes& id : options.allow_credentials) {
+    auto a = NewAssert(options, {id});
+    if (!a) return a.error();
+    int r = fido_assert_set_up(a->get(), FIDO_OPT_FALSE);
+    if (r == FIDO_OK) r = fido_dev_get_assert(dev, a->get(), nullptr);
+    if (r == FIDO_ERR_NO_CREDENTIALS) continue;
+    if (r == FIDO_OK || (r == FIDO_ERR_USER_PRESENCE_REQUIRED && !fido_dev_is_fido2(dev))) {
+      return std::optional<Bytes>(id);
+    }
     return Fail(AuthenticatorErrorKind::kUnavailable, FidoError("asking the key", r));
   }
-  if (fido_assert_count(a->get()) != 1) {
-    return Fail(AuthenticatorErrorKind::kRefused, "the key answered with " +
-                                                      std::to_string(fido_assert_count(a->get())) +
-                                                      " assertions to a request with an allow list");
-  }
-  const unsigned char* id = fido_assert_id_ptr(a->get(), 0);
-  const size_t id_len = fido_assert_id_len(a->get(), 0);
-  if (!id || id_len == 0) {
-    // CTAP 2.0 §5.2: the credential may be left out when the allow list
-    // had exactly one entry.
-    if (options.allow_credentials.size() != 1) {
-      return Fail(AuthenticatorErrorKind::kRefused, "the key did not say which credential it used");
-    }
-    return std::optional<Bytes>(options.allow_credentials.front());
-  }
-  Bytes held(id, id + id_len);
-  for (const Bytes& allowed : options.allow_credentials) {
-    if (allowed == held) return std::optional<Bytes>(std::move(held));
-  }
-  return Fail(AuthenticatorErrorKind::kRefused, "the key answered with a credential not asked for");
+  return std::optional<Bytes>();
 }
 
 bool RequiresUv(const webauthn::GetAssertionOptions& options, const Bytes& id) {
@@ -113,6 +102,16 @@ AuthenticatorError FromDeviceError(fido_dev_t* dev, int r, int timeout_ms) {
     case FIDO_ERR_PIN_AUTH_BLOCKED:
       return Fail(AuthenticatorErrorKind::kLockout, FidoError("the security key", r),
                   "Too many wrong PINs: unplug the security key and plug it in again.");
+    case FIDO_ERR_UV_INVALID: {
+      AuthenticatorError e = Fail(AuthenticatorErrorKind::kWrongPin,
+                                  "the security key did not recognize you (built-in UV)");
+      e.per_credential_pin = true;
+      return e;
+    }
+    case FIDO_ERR_UV_BLOCKED:
+      return Fail(AuthenticatorErrorKind::kPinBlocked, FidoError("the security key", r),
+                  "The security key's built-in verification is blocked: use its PIN, or "
+                  "unplug it and plug it in again.");
     case FIDO_ERR_PIN_NOT_SET:
       return Fail(AuthenticatorErrorKind::kRefused, FidoError("the security key", r),
                   "The security key has no PIN; set one (fido2-token -S) to use it here.");
@@ -127,12 +126,13 @@ AuthenticatorError FromDeviceError(fido_dev_t* dev, int r, int timeout_ms) {
     case FIDO_ERR_USER_ACTION_TIMEOUT:
     case FIDO_ERR_ACTION_TIMEOUT:
     case FIDO_ERR_RX:
-      // No touch in time (libfido2 reports its own timeout as FIDO_ERR_RX):
-      // tell the key to stop waiting, so it does not sign for a later touch.
+      // No touch in time (libfido2 reports its own timeout as FIDO_ERR_RX,
+      // as it does a key pulled out): tell the key to stop waiting, so it
+      // does not sign for a later touch.
       fido_dev_cancel(dev);
       return Fail(AuthenticatorErrorKind::kCancelled,
-                  "no touch within " + std::to_string(timeout_ms / 1000) + " s (" +
-                      FidoError("the security key", r) + ")",
+                  "no touch within " + std::to_string(timeout_ms) + " ms, or the key was "
+                  "unplugged (" + FidoError("the security key", r) + ")",
                   "The security key was not touched in time.");
     default:
       return Fail(AuthenticatorErrorKind::kUnavailable, FidoError("the security key", r));
@@ -170,6 +170,12 @@ webauthn::Result<std::optional<webauthn::SecretBytes>, AuthenticatorError> UserV
     return std::optional<webauthn::SecretBytes>(std::move(*pin));
   }
   if (!required) return std::optional<webauthn::SecretBytes>();
+  if (!fido_dev_is_fido2(dev)) {
+    return Fail(AuthenticatorErrorKind::kRefused,
+                "user verification is required and the key is U2F-only (touch only)",
+                "This security key can only be touched, not verify you: its credential needs "
+                "uv=none and the module uv=discouraged.");
+  }
   if (fido_dev_has_uv(dev)) {
     if (int r = set_uv(); r != FIDO_OK) {
       return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for UV", r));
@@ -207,9 +213,15 @@ webauthn::Result<Fido2Enrollment, AuthenticatorError> Enroll(DeviceSource& devic
     }
     path = paths->front();
   }
-  auto dev = devices.Open(path);
+  auto dev = devices.Open(path, settings.timeout_ms);
   if (!dev) return Fail(AuthenticatorErrorKind::kUnavailable, dev.error());
-  fido_dev_set_timeout(dev->get(), settings.timeout_ms);
+  if (!fido_dev_is_fido2(dev->get())) {
+    // Its fido-u2f attestation is not among the formats verified here, and
+    // it cannot verify the user: enroll it with pamu2fcfg and import-u2f.
+    return Fail(AuthenticatorErrorKind::kRefused,
+                path + " is a U2F-only key: enroll it with pamu2fcfg and "
+                       "`tpmauthn import-u2f` (it logs in with a touch, uv=discouraged)");
+  }
 
   Cred cred(fido_cred_new());
   if (!cred) return Fail(AuthenticatorErrorKind::kUnavailable, "out of memory");
@@ -286,12 +298,11 @@ webauthn::Result<webauthn::AssertionOutput, AuthenticatorError> Fido2Authenticat
   Bytes credential;
   std::string trouble;
   for (const std::string& path : *paths) {
-    auto dev = devices_.Open(path);
+    auto dev = devices_.Open(path, settings_.timeout_ms);
     if (!dev) {
       trouble = dev.error();
       continue;
     }
-    fido_dev_set_timeout(dev->get(), settings_.timeout_ms);
     auto held = Probe(dev->get(), options);
     if (!held) {
       trouble = path + ": " + held.error().message;
@@ -321,10 +332,29 @@ webauthn::Result<webauthn::AssertionOutput, AuthenticatorError> Fido2Authenticat
   if (int r = fido_assert_set_up(a->get(), FIDO_OPT_TRUE); r != FIDO_OK) {
     return Fail(AuthenticatorErrorKind::kRefused, FidoError("asking for a touch", r));
   }
+  // The touch gets what is left of the relying party's time (timeout=).
+  int wait_ms = settings_.timeout_ms;
+  if (options.deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          *options.deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return Fail(AuthenticatorErrorKind::kCancelled, "the challenge has expired");
+    wait_ms = static_cast<int>(std::min<long long>(left, wait_ms));
+  }
+  fido_dev_set_timeout(holder.get(), wait_ms);
   ui_.Info(settings_.touch_cue);  // before libfido2 blocks for the touch
-  const int r = fido_dev_get_assert(holder.get(), a->get(), PinPointer(*pin));
+  int r = fido_dev_get_assert(holder.get(), a->get(), PinPointer(*pin));
+  if (r == FIDO_ERR_PIN_REQUIRED && !*pin) {
+    // The key wants UV for this credential (credProtect, or alwaysUv) though
+    // the request did not: verify, then touch again.
+    pin = UserVerification(holder.get(), true, false, ui_, settings_,
+                           [&] { return fido_assert_set_uv(a->get(), FIDO_OPT_TRUE); });
+    if (!pin) return pin.error();
+    ui_.Info(settings_.touch_cue);
+    r = fido_dev_get_assert(holder.get(), a->get(), PinPointer(*pin));
+  }
   pin->reset();
-  if (r != FIDO_OK) return FromDeviceError(holder.get(), r, settings_.timeout_ms);
+  if (r != FIDO_OK) return FromDeviceError(holder.get(), r, wait_ms);
   if (fido_assert_count(a->get()) != 1) {
     return Fail(AuthenticatorErrorKind::kRefused, "the key answered with " +
                                                       std::to_string(fido_assert_count(a->get())) +

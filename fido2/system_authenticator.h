@@ -14,7 +14,7 @@ namespace tpmauthn::fido2 {
 struct Fido2Settings {
   // How long to wait for each exchange with a key, the touch included.
   int timeout_ms = 30'000;
-  std::string pin_prompt = "PIN for your security key: ";
+  std::string pin_prompt = webauthn::kSecurityKeyPinPrompt;
   std::string touch_cue = "Touch your security key.";
 };
 

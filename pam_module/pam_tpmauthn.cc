@@ -128,6 +128,13 @@ class FirstPassInterface final : public webauthn::UserInterface {
       : pamh_(pamh), ui_(ui), use_(o.use_first_pass), try_(o.try_first_pass) {}
 
   std::optional<webauthn::SecretBytes> AskSecret(const std::string& prompt) override {
+    // A security key's PIN is never PAM_AUTHTOK (the login password, most
+    // likely: each wrong one spends one of the key's few tries). With
+    // use_first_pass nothing is asked, so such a key cannot verify the user.
+    if (prompt == webauthn::kSecurityKeyPinPrompt) {
+      if (use_) return std::nullopt;
+      return ui_.AskSecret(prompt);
+    }
     if ((use_ || try_) && !first_taken_) {
       first_taken_ = true;
       const void* item = nullptr;

@@ -192,6 +192,9 @@ webauthn::Result<Answer, AttemptEnd> RunAttempt(const config::Options& options,
   }
   request.require_user_verification = options.uv == config::UvPolicy::kRequired;
   const auto started = std::chrono::steady_clock::now();
+  if (options.timeout_seconds > 0) {
+    request.deadline = started + std::chrono::seconds(options.timeout_seconds);
+  }
   auto answer = device.GetAssertion(request);
   if (ordered.failure()) {
     return AttemptEnd{Decide(Outcome::kUnavailable, ordered.failure()->message)};

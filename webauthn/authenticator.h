@@ -4,6 +4,7 @@
 // never decide whether the user is authenticated.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ struct AuthenticatorError {
   std::string user_message;
 };
 
+// The prompt for a roaming key's own PIN. Never answered from PAM_AUTHTOK
+// (try_first_pass/use_first_pass): that is usually the login password, and
+// each wrong try spends one of the key's few PIN tries.
+inline constexpr char kSecurityKeyPinPrompt[] = "PIN for your security key: ";
+
 struct GetAssertionOptions {
   std::string rp_id;
   Bytes challenge;         // the RP's challenge (remote authenticators build their own client data)
@@ -50,6 +56,9 @@ struct GetAssertionOptions {
   // The RP's clientDataJSON itself, for authenticators whose library hashes
   // it (libfido2's fido_assert_set_clientdata); its SHA-256 is client_data_hash.
   Bytes client_data_json;
+  // When the relying party stops waiting (timeout=); an authenticator that
+  // waits for a touch waits at most until then.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct AssertionOutput {

@@ -256,6 +256,66 @@ BOOST_FIXTURE_TEST_CASE(a_missing_credential_id_is_the_single_allowed_one, Fixtu
 }
 
 
+BOOST_FIXTURE_TEST_CASE(many_credentials_are_asked_one_at_a_time, Fixture) {
+  FakeFido2Device& key = keys.Plug();  // takes 8 ids per allow list, as a YubiKey 5
+  const auto& credential = key.AddCredential(kRp);
+  std::vector<Bytes> allow;
+  for (int i = 0; i < 11; ++i) allow.push_back(Bytes(48, static_cast<uint8_t>(i)));
+  allow.push_back(credential.id);  // the user's 12th credential is on this key
+  auto a = Authenticator();
+  Request r(allow);
+  auto out = a.GetAssertion(r.options);
+  BOOST_TEST_REQUIRE(out.ok(), (out.ok() ? "" : out.error().message));
+  BOOST_TEST(out->credential_id == credential.id);
+  BOOST_TEST(Verify(r, *out, credential.cose_key, false).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_u2f_only_key_logs_in_with_a_touch_and_cannot_verify, Fixture) {
+  FakeFido2Device& key = keys.Plug();
+  key.u2f_only = true;
+  const auto& credential = key.AddCredential(kRp);
+  auto a = Authenticator();
+  Request r({Bytes(64, 1), credential.id});
+  auto out = a.GetAssertion(r.options);
+  BOOST_TEST_REQUIRE(out.ok(), (out.ok() ? "" : out.error().message));
+  // U2F check-only: our probe, then libfido2's own look before it signs.
+  BOOST_TEST(key.silent_requests == 2u);
+  BOOST_TEST(key.touch_requests == 1u);
+  BOOST_TEST(out->credential_id == credential.id);
+  auto verified = Verify(r, *out, credential.cose_key, false);
+  BOOST_TEST_REQUIRE(verified.ok(), (verified.ok() ? "" : verified.error().message));
+  BOOST_TEST(verified->sign_count == key.counter());
+  auto uv = a.GetAssertion(Request({credential.id}, /*uv=*/true).options);
+  BOOST_TEST_REQUIRE(!uv.ok());
+  BOOST_TEST((uv.error().kind == AuthenticatorErrorKind::kRefused));
+  BOOST_TEST(uv.error().user_message.find("can only be touched") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_key_that_wants_its_pin_for_a_touch_gets_asked_then, Fixture) {
+  FakeFido2Device& key = keys.Plug();
+  key.SetPin("123456");
+  key.pin_for_every_touch = true;  // credProtect / alwaysUv: PIN_REQUIRED without UV
+  const auto& credential = key.AddCredential(kRp);
+  auto a = Authenticator();
+  Request r({credential.id}, /*uv=*/false);
+  auto out = a.GetAssertion(r.options);
+  BOOST_TEST_REQUIRE(out.ok(), (out.ok() ? "" : out.error().message));
+  BOOST_TEST(ui.Saw("pin:PIN for your security key: "));
+  BOOST_TEST(Verify(r, *out, credential.cose_key, true).ok());  // UV now set
+}
+
+BOOST_FIXTURE_TEST_CASE(an_expired_challenge_is_not_touched_for, Fixture) {
+  FakeFido2Device& key = keys.Plug();
+  const auto& credential = key.AddCredential(kRp);
+  auto a = Authenticator();
+  Request r({credential.id});
+  r.options.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto out = a.GetAssertion(r.options);
+  BOOST_TEST_REQUIRE(!out.ok());
+  BOOST_TEST((out.error().kind == AuthenticatorErrorKind::kCancelled));
+  BOOST_TEST(key.touch_requests == 0u);
+}
+
 // makeCredential on a key: what `tpmauthn enroll --authenticator fido2` does.
 struct Enrolling : Fixture {
   std::string client_data = webauthn::SerializeClientData(webauthn::kTypeCreate, Bytes(32, 9), kRp);
@@ -342,6 +402,14 @@ BOOST_FIXTURE_TEST_CASE(two_keys_and_no_device_named_is_refused_naming_them, Enr
   auto paths = keys.List(16);
   request.device_path = paths->back();
   BOOST_TEST(fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_u2f_only_key_is_not_enrolled_here, Enrolling) {
+  keys.Plug().u2f_only = true;
+  auto made = fido2::Enroll(keys, ui, fido2::Fido2Settings{}, request);
+  BOOST_TEST_REQUIRE(!made.ok());
+  BOOST_TEST(made.error().message.find("U2F-only") != std::string::npos);
+  BOOST_TEST(made.error().message.find("pamu2fcfg") != std::string::npos);
 }
 
 // The relying party with a key: a login, the TPM handing over, a replay.

@@ -101,6 +101,23 @@ with tempfile.TemporaryDirectory() as tmp:
     checks.check("the PIN is back to 8 tries after the right one",
                  key_state()["retries"] == 8, key_state()["retries"])
 
+    # try_first_pass: PAM_AUTHTOK (the login password, here) never goes to the
+    # key as its PIN; the key's PIN is asked, and no try is spent.
+    set_items = glob.glob("/usr/lib/*/pam_wrapper/pam_set_items.so")[0]
+    with open(os.path.join(pamd, "fido2-first-pass"), "w") as f:
+        f.write(f"auth required {set_items}\n"
+                f"auth required {module} credentials={creds} state={state} rp_id={RP} "
+                f"origin={RP} try_first_pass\n")
+    env = pam_wrapper_env(pamd, preload=[preload], TPMAUTHN_TEST_FIDO2_KEYS=keys_dir,
+                          PAM_AUTHTOK="the-login-password")
+    p = subprocess.run([runner, "fido2-first-pass", "mig", "482915"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    checks.check("try_first_pass: the key's PIN is asked, not taken from PAM_AUTHTOK",
+                 p.stdout.startswith("result 0") and "error Wrong PIN" not in p.stdout,
+                 p.stdout + p.stderr[-300:])
+    checks.check("... and no PIN try of the key was spent", key_state()["retries"] == 8,
+                 key_state()["retries"])
+
     # A key whose counter went back (a clone, or a replayed key state) is refused.
     stored = stored_counter(counters[0])
     edit_key(counter=1)
@@ -151,6 +168,25 @@ with tempfile.TemporaryDirectory() as tmp:
                         "ed"], env=env, capture_output=True, text=True, timeout=60)
     checks.check("the eddsa credential logs in", p.stdout.startswith("result 0"),
                  p.stdout + p.stderr)
+
+    # An old U2F-only key in pam-u2f's first format (KEYHANDLE,HEXPOINT).
+    u2f_dir = os.path.join(tmp, "u2f-key")
+    os.mkdir(u2f_dir)
+    u2f_key = os.path.join(u2f_dir, "u.json")
+    tool("new-u2f", u2f_key)
+    old = json.loads(tool("add", u2f_key, RP))
+    with open(authfile, "w") as f:
+        f.write(f"oldie:{old['pam_u2f_old']}\n")
+    p = subprocess.run([tpmauthn, "--credentials", creds, "import-u2f", authfile,
+                        "--origin", RP], capture_output=True, text=True)
+    checks.check("a U2F-format line imports", p.returncode == 0, p.stderr)
+    env = pam_wrapper_env(pamd, preload=[preload], TPMAUTHN_TEST_FIDO2_KEYS=u2f_dir)
+    p = subprocess.run([runner, "--direct", module,
+                        f"credentials={creds} state={state} rp_id={RP} origin={RP} uv=discouraged",
+                        "oldie"], env=env, capture_output=True, text=True, timeout=60)
+    checks.check("the U2F-only key logs in with a touch (libfido2's CTAP1 path)",
+                 p.stdout.startswith("result 0") and "info Touch your security key." in p.stdout,
+                 p.stdout + p.stderr[-300:])
 
     # A new user enrolls a key with `tpmauthn enroll --authenticator fido2`.
     def cli(*args, plugged=keys_dir, stdin=None):

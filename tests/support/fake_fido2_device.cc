@@ -23,11 +23,11 @@ namespace {
 namespace cbor = webauthn::cbor;
 using webauthn::Bytes;
 
-constexpr uint8_t kInit = 0x86, kCbor = 0x90, kCancel = 0x91, kKeepalive = 0xbb, kError = 0xbf;
+constexpr uint8_t kInit = 0x86, kMsg = 0x83, kCbor = 0x90, kCancel = 0x91, kKeepalive = 0xbb, kError = 0xbf;
 constexpr uint32_t kBroadcast = 0xffffffff;
 constexpr uint8_t kOk = 0x00, kInvalidCbor = 0x12, kNoCredentials = 0x2e, kPinInvalid = 0x31,
                   kPinBlocked = 0x32, kPinAuthInvalid = 0x33, kPinAuthBlocked = 0x34,
-                  kPinNotSet = 0x35, kPinRequired = 0x36, kCredentialExcluded = 0x19,
+                  kPinNotSet = 0x35, kPinRequired = 0x36, kCredentialExcluded = 0x19, kLimitExceeded = 0x15,
                   kInvalidCommand = 0x01;
 
 std::map<std::string, std::unique_ptr<FakeFido2Device>>& Registry() {
@@ -117,12 +117,21 @@ Bytes Reply(uint8_t status, const cbor::ItemPtr& body = nullptr) {
   return out;
 }
 
+// No exception may cross libfido2's C frames: a broken exchange is an I/O error.
 int IoWrite(void* handle, const unsigned char* buf, size_t len) {
-  static_cast<FakeFido2Device*>(handle)->Write(buf, len);
-  return static_cast<int>(len);
+  try {
+    static_cast<FakeFido2Device*>(handle)->Write(buf, len);
+    return static_cast<int>(len);
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 int IoRead(void* handle, unsigned char* buf, size_t len, int /*ms*/) {
-  return static_cast<FakeFido2Device*>(handle)->Read(buf, len);
+  try {
+    return static_cast<FakeFido2Device*>(handle)->Read(buf, len);
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 void* IoOpen(const char* path) {
   auto found = Registry().find(path);
@@ -156,6 +165,7 @@ std::string FakeFido2Device::Save() const {
   out["touched"] = touched;
   out["omit_single_id"] = omit_single_id;
   out["attestation"] = attestation;
+  out["u2f_only"] = u2f_only;
   out["seen"] = {{"silent", silent_requests}, {"touch", touch_requests}, {"cancels", cancels}};
   out["credentials"] = nlohmann::json::array();
   for (const FakeCredential& c : credentials_) {
@@ -182,6 +192,7 @@ std::unique_ptr<FakeFido2Device> FakeFido2Device::Load(const std::string& json) 
   d->touched = in["touched"].get<bool>();
   d->omit_single_id = in["omit_single_id"].get<bool>();
   d->attestation = in["attestation"].get<std::string>();
+  d->u2f_only = in["u2f_only"].get<bool>();
   d->silent_requests = in["seen"]["silent"].get<unsigned>();
   d->touch_requests = in["seen"]["touch"].get<unsigned>();
   d->cancels = in["seen"]["cancels"].get<unsigned>();
@@ -229,8 +240,13 @@ void FakeFido2Device::Write(const uint8_t* report, size_t length) {
     Bytes answer = rx_payload_;  // the nonce, echoed
     const uint32_t assigned = next_cid_++;
     for (int shift = 24; shift >= 0; shift -= 8) answer.push_back(uint8_t(assigned >> shift));
-    answer.insert(answer.end(), {2, 1, 0, 0, 0x04 | 0x08});  // CTAPHID 2, v1.0.0, CBOR, NMSG
+    // CTAPHID 2, v1.0.0; capabilities CBOR|NMSG, or for a U2F key WINK only.
+    answer.insert(answer.end(), {2, 1, 0, 0, uint8_t(u2f_only ? 0x01 : 0x04 | 0x08)});
     Queue(rx_cid_, kInit, answer);
+    return;
+  }
+  if (rx_command_ == kMsg && u2f_only) {
+    Queue(rx_cid_, kMsg, U2fApdu(rx_payload_));
     return;
   }
   if (rx_command_ != kCbor || rx_payload_.empty()) {
@@ -288,7 +304,7 @@ Bytes FakeFido2Device::Handle(uint8_t command, const Bytes& payload) {
 }
 
 Bytes FakeFido2Device::GetInfo() {
-  auto info = cbor::NewMap(5);
+  auto info = cbor::NewMap(6);
   auto versions = cbor::NewArray(1);
   cbor::ArrayPush(versions.get(), cbor::Text("FIDO_2_0"));
   cbor::MapAdd(info.get(), cbor::Int(1), std::move(versions));
@@ -303,6 +319,7 @@ Bytes FakeFido2Device::GetInfo() {
   auto protocols = cbor::NewArray(1);
   cbor::ArrayPush(protocols.get(), cbor::Int(1));
   cbor::MapAdd(info.get(), cbor::Int(6), std::move(protocols));
+  cbor::MapAdd(info.get(), cbor::Int(7), cbor::Int(static_cast<int64_t>(max_credentials_in_list)));
   return Reply(kOk, info);
 }
 
@@ -380,6 +397,7 @@ Bytes FakeFido2Device::GetAssertion(const Bytes& request) {
       if (auto id = cbor::AsBytes(cbor::Find(entry.get(), "id"))) allowed.push_back(*id);
     }
   }
+  if (allowed.size() > max_credentials_in_list) return {kLimitExceeded};
   const FakeCredential* used = nullptr;
   for (const Bytes& id : allowed) {
     for (const FakeCredential& c : credentials_) {
@@ -391,6 +409,7 @@ Bytes FakeFido2Device::GetAssertion(const Bytes& request) {
     return {e};
   }
   if (!used) return {kNoCredentials};
+  if (up && pin_ && pin_for_every_touch && !verified) return {kPinRequired};
   if (up) {
     Queue(rx_cid_, kKeepalive, {2});  // "waiting for user presence", as keys say
     ++touch_requests;
@@ -500,6 +519,42 @@ Bytes FakeFido2Device::MakeCredential(const Bytes& request) {
   return Reply(kOk, out);
 }
 
+// U2F (CTAP1) authenticate, FIDO U2F Raw Message Formats §5: P1 0x07
+// check-only ("held": 6985 conditions not satisfied; else 6a80 wrong data),
+// P1 0x03 sign: UP, counter, ECDSA over appParam|UP|counter|challenge.
+Bytes FakeFido2Device::U2fApdu(const Bytes& apdu) {
+  const Bytes kWrongData = {0x6a, 0x80}, kNotSatisfied = {0x69, 0x85}, kBadIns = {0x6d, 0x00};
+  if (apdu.size() < 7 + 65 || apdu[1] != 0x02) return kBadIns;
+  const uint8_t p1 = apdu[2];
+  const Bytes challenge(apdu.begin() + 7, apdu.begin() + 39);
+  const Bytes app(apdu.begin() + 39, apdu.begin() + 71);
+  const size_t handle_length = apdu[71];
+  if (apdu.size() < 72 + handle_length) return kWrongData;
+  const Bytes handle(apdu.begin() + 72, apdu.begin() + 72 + static_cast<long>(handle_length));
+  const FakeCredential* used = nullptr;
+  for (const FakeCredential& c : credentials_) {
+    if (c.id == handle && webauthn::Sha256(webauthn::AsBytes(c.rp_id)) == app) used = &c;
+  }
+  if (!used) return kWrongData;
+  if (p1 == 0x07) {
+    ++silent_requests;
+    return kNotSatisfied;
+  }
+  ++touch_requests;
+  if (on_touch) on_touch();
+  if (!touched) return kNotSatisfied;  // libfido2 asks again until its time is up
+  ++counter_;
+  Bytes out{0x01};
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(counter_ >> shift));
+  Bytes signed_data = app;
+  signed_data.insert(signed_data.end(), out.begin(), out.end());
+  signed_data.insert(signed_data.end(), challenge.begin(), challenge.end());
+  const Bytes signature = Sign(*used, signed_data);
+  out.insert(out.end(), signature.begin(), signature.end());
+  out.insert(out.end(), {0x90, 0x00});
+  return out;
+}
+
 FakeDeviceSource::~FakeDeviceSource() {
   for (const std::string& path : paths_) Registry().erase(path);
 }
@@ -519,12 +574,14 @@ webauthn::Result<std::vector<std::string>, std::string> FakeDeviceSource::List(s
   return out;
 }
 
-webauthn::Result<fido2::Device, std::string> FakeDeviceSource::Open(const std::string& path) {
+webauthn::Result<fido2::Device, std::string> FakeDeviceSource::Open(const std::string& path,
+                                                                    int timeout_ms) {
   fido2::Device dev(fido_dev_new());
   const fido_dev_io_t io = {IoOpen, IoClose, IoRead, IoWrite};
   if (int r = fido_dev_set_io_functions(dev.get(), &io); r != FIDO_OK) {
     return fido2::FidoError("io functions", r);
   }
+  fido_dev_set_timeout(dev.get(), timeout_ms);
   if (int r = fido_dev_open(dev.get(), path.c_str()); r != FIDO_OK) {
     return fido2::FidoError("opening " + path, r);
   }

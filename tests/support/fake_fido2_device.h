@@ -47,6 +47,9 @@ class FakeFido2Device {
   bool touched = true;             // false: a touch request never gets an answer
   bool omit_single_id = false;     // leave the credential out when one was allowed
   std::string attestation = "packed";  // makeCredential's fmt: "packed" (self) or "none"
+  bool u2f_only = false;           // a CTAP1/U2F key: no CBOR, APDUs over CTAPHID_MSG
+  bool pin_for_every_touch = false;  // with a PIN set: a touch without pinAuth gets PIN_REQUIRED
+  size_t max_credentials_in_list = 8;  // GetInfo 0x07; longer allow lists: LIMIT_EXCEEDED
   std::function<void()> on_touch;  // called when a request with up=true arrives
 
   // The whole state as JSON (keys as PEM), so a key can live in a file
@@ -72,6 +75,7 @@ class FakeFido2Device {
   webauthn::Bytes ClientPin(const webauthn::Bytes& request);
   webauthn::Bytes GetAssertion(const webauthn::Bytes& request);
   webauthn::Bytes MakeCredential(const webauthn::Bytes& request);
+  webauthn::Bytes U2fApdu(const webauthn::Bytes& apdu);  // reply with its status word
   // 0 when `pin_auth` (may be null) is right for `client_data_hash`, or the
   // CTAP error; `verified` says whether a PIN was checked. Without pinAuth a
   // key with a PIN refuses only where `needed_if_pin_set` (makeCredential).
@@ -104,7 +108,8 @@ class FakeDeviceSource final : public fido2::DeviceSource {
   ~FakeDeviceSource() override;
   FakeFido2Device& Plug();  // a new device at the next path
   webauthn::Result<std::vector<std::string>, std::string> List(size_t limit) override;
-  webauthn::Result<fido2::Device, std::string> Open(const std::string& path) override;
+  webauthn::Result<fido2::Device, std::string> Open(const std::string& path,
+                                                    int timeout_ms) override;
   unsigned opened = 0;
 
  private:

@@ -1,5 +1,6 @@
 // Test-only: makes the key files fake_fido2_preload.so plugs in.
 //   fake_fido2_tool new FILE [PIN]    an empty key (with a PIN if given)
+//   fake_fido2_tool new-u2f FILE      an empty U2F-only (CTAP1) key
 //   fake_fido2_tool add FILE RP_ID [eddsa]   a credential for RP_ID (ES256, or
 //       Ed25519 with "eddsa"); prints JSON
 //       {"id": base64url, "cose": base64url COSE_Key, "pam_u2f": "KH,PK,es256"}
@@ -31,8 +32,9 @@ std::string StandardBase64(const tpmauthn::webauthn::Bytes& data) {
 int main(int argc, char** argv) {
   using tpmauthn::testing::FakeFido2Device;
   const std::string command = argc > 2 ? argv[1] : "";
-  if (command == "new" && (argc == 3 || argc == 4)) {
+  if ((command == "new" && (argc == 3 || argc == 4)) || (command == "new-u2f" && argc == 3)) {
     FakeFido2Device device;
+    device.u2f_only = command == "new-u2f";
     if (argc == 4) device.SetPin(argv[3]);
     std::ofstream(argv[2], std::ios::trunc) << device.Save();
     return 0;
@@ -54,7 +56,15 @@ int main(int argc, char** argv) {
                                       raw.size(), &length);
       raw.erase(raw.begin());
     }
+    // pam-u2f's old U2F format: websafe base64 key handle, hex 04||x||y.
+    std::string hex_point = "04";
+    for (uint8_t b : raw) {
+      static const char* kHex = "0123456789abcdef";
+      hex_point += kHex[b >> 4];
+      hex_point += kHex[b & 15];
+    }
     nlohmann::json out = {{"id", tpmauthn::webauthn::Base64UrlEncode(c.id)},
+                          {"pam_u2f_old", tpmauthn::webauthn::Base64UrlEncode(c.id) + "," + hex_point},
                           {"cose", tpmauthn::webauthn::Base64UrlEncode(c.cose_key)},
                           {"pam_u2f", StandardBase64(c.id) + "," + StandardBase64(raw) + "," +
                                           (eddsa ? "eddsa" : "es256")}};
@@ -62,6 +72,6 @@ int main(int argc, char** argv) {
     std::cout << out.dump() << "\n";
     return 0;
   }
-  std::cerr << "usage: fake_fido2_tool new FILE [PIN] | add FILE RP_ID [eddsa]\n";
+  std::cerr << "usage: fake_fido2_tool new FILE [PIN] | new-u2f FILE | add FILE RP_ID [eddsa]\n";
   return 2;
 }
