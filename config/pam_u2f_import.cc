@@ -290,7 +290,7 @@ ConfigResult<U2fImport> ParsePamU2fSshKey(std::string_view text, const std::stri
                                           const ImportSettings& settings) {
   auto fail = [&](const std::string& why) { return ConfigFail(name + ": " + why); };
   if (!IsSshFormatAuthfile(text)) return fail("not an OpenSSH private key file");
-  const size_t end = text.find(kSshTrailer);
+  const size_t end = text.find(kSshTrailer, kSshHeader.size());
   if (end == std::string_view::npos) return fail("no \"" + std::string(kSshTrailer) + "\" line");
   std::string body;
   for (char c : text.substr(kSshHeader.size(), end - kSshHeader.size())) {

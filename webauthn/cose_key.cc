@@ -60,7 +60,12 @@ Result<void> CheckLabels(const cbor_item_t* map, std::initializer_list<int64_t> 
   return {};
 }
 
-Result<EvpPkeyPtr> FromParams(const char* type, OSSL_PARAM_BLD* bld) {
+// `validate`: run OpenSSL's public-key check (for EC keys: the point is on
+// the curve). Not for RSA: OpenSSL's RSA check (SP 800-56B) runs Miller-Rabin
+// with random witnesses, so one modulus can pass once and fail the next time,
+// and a stored credential must parse the same way every time. ParseRsa makes
+// its own deterministic checks instead.
+Result<EvpPkeyPtr> FromParams(const char* type, OSSL_PARAM_BLD* bld, bool validate) {
   OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld));
   EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0) {
@@ -71,6 +76,7 @@ Result<EvpPkeyPtr> FromParams(const char* type, OSSL_PARAM_BLD* bld) {
     return KeyError("not a valid public key");
   }
   EvpPkeyPtr pkey(raw);
+  if (!validate) return pkey;
   EvpPkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) <= 0) {
     return KeyError("public key fails validation (point not on curve?)");
@@ -105,7 +111,7 @@ Result<EvpPkeyPtr> ParseEc2(const cbor_item_t* map, int64_t alg) {
                                         point.size())) {
     return KeyError("OpenSSL parameter build failed");
   }
-  return FromParams("EC", bld.get());
+  return FromParams("EC", bld.get(), /*validate=*/true);
 }
 
 Result<EvpPkeyPtr> ParseOkp(const cbor_item_t* map, int64_t alg) {
@@ -147,13 +153,14 @@ Result<EvpPkeyPtr> ParseRsa(const cbor_item_t* map, int64_t alg) {
   if (bits < kMinRsaModulusBits || bits > kMaxRsaModulusBits) {
     return KeyError("RSA modulus of " + std::to_string(bits) + " bits (2048-16384 allowed)");
   }
+  if (!BN_is_odd(bn_n.get())) return KeyError("RSA modulus is even");
   if (!BN_is_odd(bn_e.get()) || BN_is_one(bn_e.get())) return KeyError("RSA exponent invalid");
   OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get())) {
     return KeyError("OpenSSL parameter build failed");
   }
-  return FromParams("RSA", bld.get());
+  return FromParams("RSA", bld.get(), /*validate=*/false);
 }
 
 Result<void> VerifyDigest(EVP_PKEY* key, const EVP_MD* md, ByteView message, ByteView signature) {

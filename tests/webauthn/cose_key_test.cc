@@ -128,6 +128,42 @@ BOOST_AUTO_TEST_CASE(rsa_modulus_bounds) {
   }
 }
 
+// The pam_u2f fuzzer's finding (CI, Debian 13): OpenSSL's RSA public check
+// runs Miller-Rabin with random witnesses, so this odd composite modulus (not
+// a product of two primes) passed the import's check and failed the next
+// parse of the same line. A stored credential must parse the same every time.
+static Bytes RsaKey(const std::string& n_hex) {
+  Bytes n;
+  BOOST_TEST_REQUIRE(FromHex(n_hex, n));
+  std::vector<std::pair<int64_t, cbor::ItemPtr>> m;
+  m.emplace_back(1, cbor::Int(3));
+  m.emplace_back(3, cbor::Int(-257));
+  m.emplace_back(-1, cbor::ByteString(n));
+  m.emplace_back(-2, cbor::ByteString(Bytes{0x01, 0x00, 0x01}));
+  return Map(std::move(m));
+}
+
+BOOST_AUTO_TEST_CASE(rsa_keys_parse_the_same_every_time) {
+  const std::string fuzzed =
+      "b2e7ac7155243d6eb8765102a71d17446490ea3c7466db7c803fdc6dc545ce23151305611fc4298cc977ab9d"
+      "2edf57d9dffb1a9440be738572961653963188ec7243f23c8aef7c81529b16ef7ff5bc812967fd79ced094ae"
+      "39a923f88828b36f8e62090d4265c00f53982323487d86036554264a5b1959e43a963f09df47c034ae9b2a62"
+      "3a827eb8d3e9e0cf71e2e4a8d73773a828a66277f3d7169d1e2376c0b195895b608a3a11e653614b33c66e98"
+      "610f4635478d9b3f882147e54c447e9720e49cdfe4687c5ebb6bfb38acd980f4beef98d7e87dc0a9eddf71e4"
+      "6709b1001d0bb960a7a6c8127004ed649742a392cc18410757fb3dd343b919f3cffc6815";
+  const Bytes key = RsaKey(fuzzed);
+  int accepted = 0;
+  for (int i = 0; i < 64; ++i) accepted += CoseKey::Parse(key).ok() ? 1 : 0;
+  BOOST_TEST(accepted == 64);  // 64 of 64, never some
+
+  // An even modulus is never RSA: refused, every time, with its own words.
+  std::string even = fuzzed;
+  even.back() = '8';
+  auto parsed = CoseKey::Parse(RsaKey(even));
+  BOOST_TEST_REQUIRE(!parsed.ok());
+  BOOST_TEST(parsed.error().message.find("even") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(es256_signatures_must_be_der) {
   auto key = CoseKey::Parse(VectorKey("none-es256"));
   BOOST_TEST_REQUIRE(key.ok());
