@@ -14,6 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
+#include "cli/ldap_commands.h"
+#include "config/ldap_settings.h"
+#include "config/ldif.h"
 #include "cli/tpm_commands.h"
 #include "cli/verb.h"
 #include "config/credential_file.h"
@@ -112,6 +115,9 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
   if (args.uv != "pin" && args.uv != "none") {
     return Fail(err, "add", "--uv must be pin or none", kExitUsage);
   }
+  if (args.ldif && args.dn.empty()) {
+    return Fail(err, "add", "--ldif needs --dn (the user's entry)", kExitUsage);
+  }
   std::string error;
   auto text = ReadInput(args.response_path, error);
   if (!text) return Fail(err, "add", error, kExitUsage);
@@ -159,6 +165,10 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
   c.origin = origin;
   c.created = config::TodayUtc();
   c.label = args.label;
+  if (args.ldif) {
+    out << config::LdifModify(args.dn, true, args.attribute, config::FormatCredentialLine(c));
+    return kExitOk;
+  }
   if (auto ok = config::AppendCredentials(file.path, {c}, Rules()); !ok) {
     return Fail(err, "add", ok.error().message, kExitRejected);
   }
@@ -292,13 +302,30 @@ Verb RegisterList(CLI::App& app) {
 }
 
 Verb RegisterRemove(CLI::App& app) {
-  auto args = std::make_shared<std::pair<std::string, std::string>>();  // user, credential id
+  struct Args {
+    std::string user, id, dn;
+    bool ldif = false;
+    std::string ldap_config = config::kDefaultLdapConfig;
+  };
+  auto args = std::make_shared<Args>();
   CLI::App* c = app.add_subcommand("remove", "Remove a user's credential");
-  c->add_option("USER", args->first)->required();
-  c->add_option("CREDENTIAL-ID", args->second, "base64url credential id")->required();
+  c->add_option("USER", args->user)->required();
+  c->add_option("CREDENTIAL-ID", args->id, "base64url credential id")->required();
+  c->add_flag("--ldif", args->ldif,
+              "print the LDIF that deletes it from the user's directory entry instead");
+  c->add_option("--dn", args->dn, "with --ldif: the user's entry");
+  c->add_option("--ldap-config", args->ldap_config, "with --ldif: the directory settings")
+      ->capture_default_str();
   return {c, [args](const GlobalArgs& g) {
-            return RunRemoveWithKey(g.tpm, g.file, args->first, args->second, std::cout,
-                                    std::cerr);
+            if (args->ldif) {
+              if (args->dn.empty()) {
+                return Fail(std::cerr, "remove", "--ldif needs --dn (the user's entry)",
+                            kExitUsage);
+              }
+              return RunRemoveLdif(args->ldap_config, args->user, args->id, args->dn, std::cout,
+                                   std::cerr);
+            }
+            return RunRemoveWithKey(g.tpm, g.file, args->user, args->id, std::cout, std::cerr);
           }};
 }
 
@@ -314,6 +341,10 @@ Verb RegisterAdd(CLI::App& app) {
   c->add_option("--kind", args->kind, "tpm, fido2 or remote")->capture_default_str();
   c->add_option("--uv", args->uv, "pin (UV required) or none")->capture_default_str();
   c->add_option("--label", args->label, "free-text label");
+  c->add_flag("--ldif", args->ldif, "print the LDIF that adds it to the user's entry instead");
+  c->add_option("--dn", args->dn, "with --ldif: the user's entry");
+  c->add_option("--attribute", args->attribute, "with --ldif: the attribute")
+      ->capture_default_str();
   return {c, [args](const GlobalArgs& g) { return RunAdd(g.file, *args, std::cout, std::cerr); }};
 }
 

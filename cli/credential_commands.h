@@ -26,6 +26,9 @@ struct AddArgs {
   std::string kind = "remote";          // tpm | fido2 | remote
   std::string uv = "pin";               // pin | none
   std::string label;
+  bool ldif = false;  // print the LDIF change for DN instead of adding the line
+  std::string dn;
+  std::string attribute = "tpmauthnCredential";
 };
 int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& out,
            std::ostream& err);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cli/exit_codes.h"
+#include "cli/ldap_commands.h"
 #include "cli/remote_commands.h"
 #include "cli/verb.h"
 #include "config/options.h"
@@ -72,7 +73,7 @@ constexpr tpmauthn::cli::RegisterVerb kVerbs[] = {
     tpmauthn::cli::RegisterVerify,  tpmauthn::cli::RegisterList,
     tpmauthn::cli::RegisterRemove,  tpmauthn::cli::RegisterAdd,
     tpmauthn::cli::RegisterImportU2f, tpmauthn::cli::RegisterResetPin,
-    tpmauthn::cli::RegisterChangePin,
+    tpmauthn::cli::RegisterChangePin, tpmauthn::cli::RegisterLdapCredentials,
 };
 
 }  // namespace

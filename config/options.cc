@@ -164,6 +164,58 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
     o.authenticators = std::move(kinds);
     return {};
   }
+  if (key == "credentials_command") {
+    if (auto ok = need_value(); !ok) return ok;
+    std::vector<std::string> argv;
+    for (std::string_view rest = value; !rest.empty();) {
+      const size_t start = rest.find_first_not_of(" \t");
+      if (start == std::string_view::npos) break;
+      rest.remove_prefix(start);
+      const size_t end = rest.find_first_of(" \t");
+      std::string_view argument = rest.substr(0, end);
+      if (HasSpaceOrControl(argument)) {
+        return OptionError(source, key, "contains control characters");
+      }
+      argv.emplace_back(argument);
+      rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    }
+    if (argv.empty() || argv.front().front() != '/') {
+      return OptionError(source, key, "must start with an absolute path");
+    }
+    if (argv.size() > kMaxCommandArguments) {
+      return OptionError(source, key,
+                         "has more than " + std::to_string(kMaxCommandArguments) + " words");
+    }
+    o.credentials_command = std::move(argv);
+    return {};
+  }
+  if (key == "credentials_command_user") {
+    if (auto ok = need_value(); !ok) return ok;
+    if (HasSpaceOrControl(value) || value.size() > 256) {
+      return OptionError(source, key, "must be a user name");
+    }
+    o.credentials_command_user = std::string(value);
+    return {};
+  }
+  if (key == "cache_max_age") {
+    if (auto ok = need_value(); !ok) return ok;
+    unsigned unit = 1;
+    std::string_view number = value;
+    const std::string_view units = "smhd";
+    constexpr unsigned kUnitSeconds[] = {1, 60, 3600, 86400};
+    if (const size_t u = units.find(value.back()); u != std::string_view::npos) {
+      unit = kUnitSeconds[u];
+      number.remove_suffix(1);
+    }
+    auto n = ParseNumber(number, 0, 366 * 86400 / unit);
+    if (!n) {
+      return OptionError(source, key,
+                         "must be a duration up to 366 days (seconds, or a number with s, m, h "
+                         "or d)");
+    }
+    o.cache_max_age_seconds = *n * unit;
+    return {};
+  }
   if (key == "try_first_pass") return flag(o.try_first_pass);
   if (key == "use_first_pass") return flag(o.use_first_pass);
   if (key == "prompt") {

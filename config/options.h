@@ -69,7 +69,18 @@ struct Options {
   std::vector<AuthenticatorKind> authenticators = {AuthenticatorKind::kTpm,
                                                    AuthenticatorKind::kFido2};
   // authenticators=
+  // A program that prints the user's credential lines (the pattern of sshd's
+  // AuthorizedKeysCommand; `tpmauthn ldap-credentials` is one): argv, the
+  // user name is appended. Empty: none. Its lines join the files'.
+  std::vector<std::string> credentials_command;  // credentials_command=PATH [ARGS]
+  std::string credentials_command_user = "nobody";  // credentials_command_user=
+  // How long the last good answer of credentials_command may stand in when
+  // the directory is unreachable (the command exits 75, EX_TEMPFAIL); 0: never.
+  unsigned cache_max_age_seconds = 24 * 3600;  // cache_max_age=N[s|m|h|d]
 };
+
+// credentials_command arguments at most, and bytes of its output.
+inline constexpr size_t kMaxCommandArguments = 16;
 
 // Applies one "key" or "key=value" token; `source` names where it came from
 // ("module argument", "/etc/tpmauthn/tpmauthn.conf:3") for the error message.

@@ -19,21 +19,7 @@ namespace cbor = webauthn::cbor;
 
 // Standard base64 with optional padding (pam-u2f writes padding).
 std::optional<Bytes> DecodeStandardBase64(std::string_view text) {
-  std::string_view bare = text;
-  while (!bare.empty() && bare.back() == '=') bare.remove_suffix(1);
-  if (text.size() - bare.size() > 2) return std::nullopt;
-  if (text.size() != bare.size() && text.size() % 4 != 0) return std::nullopt;
-  std::string url(bare);
-  for (char& c : url) {
-    if (c == '+') {
-      c = '-';
-    } else if (c == '/') {
-      c = '_';
-    } else if (c == '-' || c == '_') {
-      return std::nullopt;  // not the standard alphabet
-    }
-  }
-  auto decoded = webauthn::Base64UrlDecode(url);
+  auto decoded = webauthn::Base64Decode(text);
   if (!decoded) return std::nullopt;
   return std::move(*decoded);
 }

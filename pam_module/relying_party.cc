@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 
 #include "config/counter_store.h"
 #include "config/credential_file.h"
+#include "config/credentials_cache.h"
+#include "config/credentials_command.h"
 #include "config/plural.h"
 #include "config/privileges.h"
 #include "config/safe_file.h"
@@ -115,6 +118,93 @@ FileCredentialSource::FileCredentialSource(const config::Options& options,
 config::ConfigResult<std::vector<config::Credential>> FileCredentialSource::Load(
     const std::string& user) {
   return LoadCredentials(options_, user, local_key_user_);
+}
+
+namespace {
+
+// A credentials_command answer: the strict grammar, and every line the user's.
+config::ConfigResult<std::vector<config::Credential>> ParseAnswer(const std::string& text,
+                                                                 const std::string& program,
+                                                                 const std::string& user) {
+  auto printed = config::ParseCredentials(text, program, std::nullopt);
+  if (!printed) return printed.error();
+  for (const config::Credential& c : *printed) {
+    if (c.user != user) {
+      return config::ConfigFail(program + ": printed a line for " + c.user + ", not " + user);
+    }
+  }
+  return printed;
+}
+
+}  // namespace
+
+CombinedCredentialSource::CombinedCredentialSource(const config::Options& options,
+                                                   LocalKeyUserFn local_key_user, Logger& log)
+    : files_(options, std::move(local_key_user)), options_(options), log_(log) {}
+
+config::ConfigResult<std::string> CombinedCredentialSource::CommandLines(const std::string& user) {
+  const std::string& program = options_.credentials_command.front();
+  auto run = config::RunCredentialsCommand(options_.credentials_command, user,
+                                           options_.credentials_command_user);
+  const int64_t now = static_cast<int64_t>(::time(nullptr));
+  switch (run.status) {
+    case config::CommandOutcome::Status::kOk: {
+      // Only a well-formed answer is kept.
+      if (auto checked = ParseAnswer(run.output, program, user); !checked) {
+        return checked.error();
+      }
+      if (auto stored = config::StoreDirectoryAnswer(options_.state, user, run.output, now);
+          !stored) {
+        log_.Log(LogLevel::kError, "cannot cache the directory's answer for " + user + ": " +
+                                       stored.error().message);
+      }
+      return std::move(run.output);
+    }
+    case config::CommandOutcome::Status::kUnreachable: {
+      const std::string why = program + ": " + run.why;
+      if (options_.cache_max_age_seconds == 0) {
+        return config::ConfigFail(why + " (cache_max_age=0: no cached answer is used)");
+      }
+      auto cached = config::LoadDirectoryAnswer(options_.state, user, now);
+      if (!cached) return cached.error();
+      if (!*cached) return config::ConfigFail(why + ", and there is no cached answer for " + user);
+      if ((*cached)->age_seconds > static_cast<int64_t>(options_.cache_max_age_seconds)) {
+        return config::ConfigFail(why + ", and the cached answer for " + user + " is " +
+                                  std::to_string((*cached)->age_seconds) +
+                                  " s old (cache_max_age=" +
+                                  std::to_string(options_.cache_max_age_seconds) + " s)");
+      }
+      log_.Log(LogLevel::kNotice, why + "; using the answer cached " +
+                                      std::to_string((*cached)->age_seconds) + " s ago for " +
+                                      user);
+      return std::move((*cached)->lines);
+    }
+    case config::CommandOutcome::Status::kFailed:
+      break;
+  }
+  return config::ConfigFail(program + ": " + run.why);
+}
+
+config::ConfigResult<std::vector<config::Credential>> CombinedCredentialSource::Load(
+    const std::string& user) {
+  auto credentials = files_.Load(user);
+  if (!credentials || options_.credentials_command.empty()) return credentials;
+  auto lines = CommandLines(user);
+  if (!lines) return lines.error();
+  const std::string& program = options_.credentials_command.front();
+  auto printed = ParseAnswer(*lines, program, user);
+  if (!printed) return printed.error();
+  for (config::Credential& c : *printed) {
+    for (const config::Credential& known : *credentials) {
+      if (!c.id.empty() && webauthn::ConstantTimeEquals(known.id, c.id)) {
+        return config::ConfigFail(program + ": credential " +
+                                  webauthn::Base64UrlEncode(c.id).substr(0, 8) +
+                                  "... is also in the credentials files");
+      }
+    }
+    credentials->push_back(std::move(c));
+  }
+  return credentials;
 }
 
 webauthn::Result<std::vector<Plan>, Decision> ChoosePlans(
@@ -312,8 +402,8 @@ Decision VerifyAndStore(const config::Options& options, const std::string& user,
 }
 
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env) {
-  FileCredentialSource files(options, env.local_key_user);
-  return Authenticate(options, user, env, files);
+  CombinedCredentialSource source(options, env.local_key_user, env.log);
+  return Authenticate(options, user, env, source);
 }
 
 namespace {

@@ -117,6 +117,24 @@ class FileCredentialSource final : public CredentialSource {
   LocalKeyUserFn local_key_user_;
 };
 
+// The files, and with credentials_command= the program's lines for the user
+// (config/credentials_command.h): parsed with the same strict grammar, every
+// line for this user, no id also in the files. While the directory is
+// unreachable (exit 75) the last good answer stands in up to cache_max_age,
+// and the log says so; any other failure of the program is an error.
+class CombinedCredentialSource final : public CredentialSource {
+ public:
+  CombinedCredentialSource(const config::Options& options, LocalKeyUserFn local_key_user,
+                           Logger& log);
+  config::ConfigResult<std::vector<config::Credential>> Load(const std::string& user) override;
+
+ private:
+  config::ConfigResult<std::string> CommandLines(const std::string& user);
+  FileCredentialSource files_;
+  const config::Options& options_;
+  Logger& log_;
+};
+
 // Step 2: which authenticators, and which of the user's credentials each is
 // offered.
 struct Plan {
@@ -176,7 +194,7 @@ Decision VerifyAndStore(const config::Options& options, const std::string& user,
 // per state directory, from the TPM's signature to the stored counter.
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env,
                       CredentialSource& source);
-// With the credentials files as the source.
+// With the credentials files (and credentials_command) as the source.
 Decision Authenticate(const config::Options& options, const std::string& user, Environment& env);
 
 // Who may spend a credential's PIN tries (a blocked PIN stays blocked until

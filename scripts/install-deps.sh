@@ -16,7 +16,7 @@ packages=(
   meson ninja-build pkg-config g++ clang lld
   # libraries
   libssl-dev libcbor-dev nlohmann-json3-dev libcli11-dev libboost-test-dev
-  libfido2-dev libtss2-dev libpam0g-dev libfmt-dev
+  libfido2-dev libtss2-dev libpam0g-dev libfmt-dev libldap-dev
   # trixie's pam.pc says Requires.private: audit, and libpam0g-dev does not pull it
   libaudit-dev
   # fuzzing runtime of the default clang (-fsanitize=fuzzer)
@@ -31,6 +31,8 @@ packages=(
   sudo login util-linux binutils
   # a screen locker run as the user (tpmauthn-helper test): i3lock on Xvfb, typed into by xdotool
   i3lock xvfb xdotool iproute2
+  # the fleet test runs its own slapd on 127.0.0.1 (the system one is kept from starting)
+  slapd ldap-utils
   # memcheck on the PAM path
   valgrind
   # SSH end-to-end test (installed without starting a system sshd: see below)
@@ -58,8 +60,9 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Packages such as openssh-server start their service on install; the tests run
-# their own sshd on 127.0.0.1, so keep the system one from starting.
+# Packages such as openssh-server and slapd start their service on install; the
+# tests run their own sshd and slapd on 127.0.0.1, so keep the system ones from
+# starting.
 policy=/usr/sbin/policy-rc.d
 created_policy=
 if [ ! -e "$policy" ]; then

@@ -66,4 +66,24 @@ Result<Bytes> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
+Result<Bytes> Base64Decode(std::string_view text) {
+  std::string_view bare = text;
+  while (!bare.empty() && bare.back() == '=') bare.remove_suffix(1);
+  const size_t padding = text.size() - bare.size();
+  if (padding > 2 || (padding != 0 && text.size() % 4 != 0)) {
+    return Error{Check::kEncoding, "base64: bad padding"};
+  }
+  std::string url(bare);
+  for (char& c : url) {
+    if (c == '+') {
+      c = '-';
+    } else if (c == '/') {
+      c = '_';
+    } else if (c == '-' || c == '_') {
+      return Error{Check::kEncoding, "base64: '-' or '_' is not in the standard alphabet"};
+    }
+  }
+  return Base64UrlDecode(url);
+}
+
 }  // namespace tpmauthn::webauthn
