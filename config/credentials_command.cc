@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -72,7 +73,8 @@ struct Pipe {
 
 // In the child, between fork and exec: async-signal-safe calls only.
 [[noreturn]] void Child(int null_fd, int out_fd, int err_fd, uid_t uid, gid_t gid,
-                        char* const* argv, char* const* envp) {
+                        char* const* argv, char* const* envp, int max_fd) {
+  ::setpgid(0, 0);  // its own group: a timeout kills what it started too
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -80,7 +82,11 @@ struct Pipe {
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);  // EINVAL for KILL/STOP: fine
   if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
-  ::syscall(SYS_close_range, 3U, ~0U, 0U);
+  // Nothing of the caller's (sshd's connection, a locker's X socket) may
+  // reach the command; without close_range (Linux < 5.9), one by one.
+  if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    for (int fd = 3; fd < max_fd; ++fd) ::close(fd);
+  }
   if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
       ::setresuid(uid, uid, uid) != 0) {
     ::_exit(126);
@@ -119,11 +125,18 @@ CommandOutcome RunCredentialsCommand(const std::vector<std::string>& argv_in,
   UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   Pipe out, err;
   if (!null_fd || !out.Open() || !err.Open()) return Failed("pipe: " + ErrnoMessage(errno));
+  rlimit files{};
+  const int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+                             files.rlim_cur < (1u << 20)
+                         ? static_cast<int>(files.rlim_cur)
+                         : (1 << 20);
   const pid_t pid = ::fork();
   if (pid < 0) return Failed("fork: " + ErrnoMessage(errno));
   if (pid == 0) {
-    Child(null_fd.get(), out.write, err.write, account->uid, account->gid, argv.data(), envp);
+    Child(null_fd.get(), out.write, err.write, account->uid, account->gid, argv.data(), envp,
+          max_fd);
   }
+  ::setpgid(pid, pid);  // as the child does (whichever runs first)
   ::close(out.write);
   out.write = -1;
   ::close(err.write);
@@ -164,7 +177,10 @@ CommandOutcome RunCredentialsCommand(const std::vector<std::string>& argv_in,
       if (i == 1 && errors.size() > 4096) errors.resize(4096);
     }
   }
-  if (!failure.empty()) ::kill(pid, SIGKILL);
+  if (!failure.empty()) {
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+  }
   int status = 0;
   pid_t waited;
   do {

@@ -29,8 +29,9 @@ struct CommandOutcome {
 // or root-owned and sticky as /tmp) with `user` appended, as
 // `run_as` (its uid, gid, and no supplementary groups), with stdin /dev/null,
 // PATH=/usr/sbin:/usr/bin:/sbin:/bin and nothing else in the environment,
-// every other descriptor closed and every signal at its default. Killed
-// after `timeout_ms` or once stdout passes `limit` bytes. Needs root.
+// every other descriptor closed and every signal at its default, in a
+// process group of its own. Killed with that group after `timeout_ms` or once
+// stdout passes `limit` bytes. Needs root.
 CommandOutcome RunCredentialsCommand(const std::vector<std::string>& argv,
                                      const std::string& user, const std::string& run_as,
                                      int timeout_ms = kCommandTimeoutMs,

@@ -29,6 +29,25 @@ LookupFailure Failure(int rc, const std::string& what) {
   return LookupFailure{Unreachable(rc), what + ": " + ldap_err2string(rc)};
 }
 
+// libldap says "Can't contact LDAP server" also when an ldaps:// handshake
+// fails on the certificate; its diagnostic message tells the two apart. A
+// server that answers with a certificate we refuse is not "unreachable": the
+// cache must not stand in for a spoofed or broken server.
+LookupFailure ConnectFailure(LDAP* ld, int rc, const std::string& what) {
+  LookupFailure f = Failure(rc, what);
+  char* diagnostic = nullptr;
+  if (ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS &&
+      diagnostic) {
+    const std::string text = diagnostic;
+    ldap_memfree(diagnostic);
+    if (!text.empty()) f.message += " (" + text + ")";
+    if (text.find("TLS") != std::string::npos || text.find("certificate") != std::string::npos) {
+      f.unreachable = false;
+    }
+  }
+  return f;
+}
+
 std::vector<std::string> Values(LDAP* ld, LDAPMessage* entry, const std::string& attribute) {
   std::vector<std::string> out;
   if (attribute.empty()) return out;
@@ -62,10 +81,9 @@ webauthn::Result<Connection, LookupFailure> Connect(
   ldap_set_option(ld.get(), LDAP_OPT_X_TLS_NEWCTX, &new_context);
   if (uri.rfind("ldap://", 0) == 0 && s.starttls) {
     if (int rc = ldap_start_tls_s(ld.get(), nullptr, nullptr); rc != LDAP_SUCCESS) {
-      // A server that is up but whose certificate fails is not "unreachable":
-      // the cache must not paper over a broken or spoofed server.
-      LookupFailure f = Failure(rc, uri + ": StartTLS");
-      f.unreachable = rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT;
+      // A server that is up but whose certificate fails is not "unreachable".
+      LookupFailure f = ConnectFailure(ld.get(), rc, uri + ": StartTLS");
+      if (rc != LDAP_SERVER_DOWN && rc != LDAP_TIMEOUT) f.unreachable = false;
       return f;
     }
   }
@@ -79,7 +97,8 @@ webauthn::Result<Connection, LookupFailure> Connect(
   if (int rc = ldap_sasl_bind_s(ld.get(), dn.empty() ? nullptr : dn.c_str(), LDAP_SASL_SIMPLE,
                                 &credential, nullptr, nullptr, nullptr);
       rc != LDAP_SUCCESS) {
-    return Failure(rc, uri + ": bind" + (dn.empty() ? " (anonymous)" : " as " + dn));
+    return ConnectFailure(ld.get(), rc,
+                          uri + ": bind" + (dn.empty() ? " (anonymous)" : " as " + dn));
   }
   return ld;
 }

@@ -220,6 +220,11 @@ access to * by * read
         p = creds_of("alice", wrong_ca)
         checks.check("a certificate the CA did not sign: exit 1, not 75",
                      p.returncode == 1, (p.returncode, p.stderr))
+        wrong_ca_ldaps = settings("wrong-ca-ldaps.conf", f"uri ldaps://127.0.0.1:{tls_port}\n"
+                                  f"base {people}\nca_file {other_ca}\n")
+        p = creds_of("alice", wrong_ca_ldaps)
+        checks.check("... over ldaps:// too (libldap says 'Can't contact' there)",
+                     p.returncode == 1, (p.returncode, p.stderr))
         open(secret, "w").write("wrong\n")
         p = creds_of("alice")
         checks.check("a wrong bind password: exit 1", p.returncode == 1 and "bind" in p.stderr,

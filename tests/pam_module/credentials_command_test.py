@@ -143,6 +143,9 @@ esac
                      rc == PAM_AUTHINFO_UNAVAIL and why in log, (rc, log))
         if m == "slow":
             checks.check("a slow command is killed after 5 s", took < 15, took)
+            left = subprocess.run(["pgrep", "-u", "nobody", "-f", "sleep 30"],
+                                  capture_output=True, text=True).stdout.split()
+            checks.check("... with what it started (its process group)", not left, left)
     mode("ok")
     for bad, why in (("dana garbage\n", f"{command}:1"),
                      (line.replace("dana ", "erin ", 1) + "\n", "printed a line for erin, not dana")):
