@@ -2,7 +2,13 @@
 #include "ldap/directory.h"
 
 #include <ldap.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <memory>
@@ -29,21 +35,53 @@ LookupFailure Failure(int rc, const std::string& what) {
   return LookupFailure{Unreachable(rc), what + ": " + ldap_err2string(rc)};
 }
 
-// libldap says "Can't contact LDAP server" also when an ldaps:// handshake
-// fails on the certificate; its diagnostic message tells the two apart. A
-// server that answers with a certificate we refuse is not "unreachable": the
-// cache must not stand in for a spoofed or broken server.
-LookupFailure ConnectFailure(LDAP* ld, int rc, const std::string& what) {
-  LookupFailure f = Failure(rc, what);
-  char* diagnostic = nullptr;
-  if (ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS &&
-      diagnostic) {
-    const std::string text = diagnostic;
-    ldap_memfree(diagnostic);
-    if (!text.empty()) f.message += " (" + text + ")";
-    if (text.find("TLS") != std::string::npos || text.find("certificate") != std::string::npos) {
-      f.unreachable = false;
+// Whether something accepts TCP connections at `uri`'s host and port within
+// `timeout_ms`.
+bool TcpReachable(const std::string& uri, int timeout_ms) {
+  LDAPURLDesc* url = nullptr;
+  if (ldap_url_parse(uri.c_str(), &url) != LDAP_URL_SUCCESS) return false;
+  const std::string host = url->lud_host && *url->lud_host ? url->lud_host : "localhost";
+  const int port = url->lud_port ? url->lud_port
+                                 : (std::string(url->lud_scheme ? url->lud_scheme : "") == "ldaps"
+                                        ? 636
+                                        : 389);
+  ldap_free_urldesc(url);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return false;
+  }
+  bool reached = false;
+  for (addrinfo* a = found; a && !reached; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                            a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      reached = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof(error);
+      reached = ::poll(&p, 1, timeout_ms) == 1 &&
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0;
     }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return reached;
+}
+
+// libldap says "Can't contact LDAP server" also when an ldaps:// handshake
+// fails on the certificate. A server that accepts the connection but whose
+// certificate we refuse is not "unreachable": the cache must not stand in for
+// a spoofed or broken server.
+LookupFailure ConnectFailure(int rc, const std::string& uri, const std::string& what,
+                             int timeout_ms) {
+  LookupFailure f = Failure(rc, uri + ": " + what);
+  if (f.unreachable && uri.rfind("ldaps://", 0) == 0 && TcpReachable(uri, timeout_ms)) {
+    f.unreachable = false;
+    f.message += " (the server accepts connections: TLS failed; is ca_file right?)";
   }
   return f;
 }
@@ -82,7 +120,7 @@ webauthn::Result<Connection, LookupFailure> Connect(
   if (uri.rfind("ldap://", 0) == 0 && s.starttls) {
     if (int rc = ldap_start_tls_s(ld.get(), nullptr, nullptr); rc != LDAP_SUCCESS) {
       // A server that is up but whose certificate fails is not "unreachable".
-      LookupFailure f = ConnectFailure(ld.get(), rc, uri + ": StartTLS");
+      LookupFailure f = Failure(rc, uri + ": StartTLS");
       if (rc != LDAP_SERVER_DOWN && rc != LDAP_TIMEOUT) f.unreachable = false;
       return f;
     }
@@ -97,8 +135,8 @@ webauthn::Result<Connection, LookupFailure> Connect(
   if (int rc = ldap_sasl_bind_s(ld.get(), dn.empty() ? nullptr : dn.c_str(), LDAP_SASL_SIMPLE,
                                 &credential, nullptr, nullptr, nullptr);
       rc != LDAP_SUCCESS) {
-    return ConnectFailure(ld.get(), rc,
-                          uri + ": bind" + (dn.empty() ? " (anonymous)" : " as " + dn));
+    return ConnectFailure(rc, uri, "bind" + (dn.empty() ? " (anonymous)" : " as " + dn),
+                          static_cast<int>(s.network_timeout_seconds) * 1000);
   }
   return ld;
 }
