@@ -81,6 +81,12 @@ struct Pipe {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);  // EINVAL for KILL/STOP: fine
+  // Moved above 2 first: a caller with closed stdio (a daemon) may have
+  // handed us descriptors 0-2, which the dup2s below would clobber.
+  null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 3);
+  out_fd = ::fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
+  err_fd = ::fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
+  if (null_fd < 0 || out_fd < 0 || err_fd < 0) ::_exit(126);
   if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
   // Nothing of the caller's (sshd's connection, a locker's X socket) may
   // reach the command; without close_range (Linux < 5.9), one by one.

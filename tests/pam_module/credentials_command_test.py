@@ -78,14 +78,15 @@ esac
             f.write(text)
         os.chmod(answer, 0o644)
 
-    def login(user="dana", extra=""):
+    def login(user="dana", extra="", closed_stdin=False):
         args = (f"credentials={creds} state={state} rp_id={RP} origin={RP} uv=discouraged "
                 f"authenticators=fido2 credentials_command={command} {extra}")
         env = pam_wrapper_env(pamd, preload=[preload], TPMAUTHN_TEST_FIDO2_KEYS=keys,
                               PAM_WRAPPER_DEBUGLEVEL="3", SECRET_OF_THE_CALLER="x")
         started = time.monotonic()
         p = subprocess.run([runner, "--direct", module, args, user], env=env,
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60,
+                           preexec_fn=(lambda: os.close(0)) if closed_stdin else None)
         rc = None
         for l in p.stdout.splitlines():
             if l.startswith("result "):
@@ -109,6 +110,9 @@ esac
     checks.check("the good answer is cached (0600, root's)",
                  len(cache) == 1 and os.stat(cache[0]).st_mode & 0o777 == 0o600, cache)
 
+    rc, log, _ = login(closed_stdin=True)
+    checks.check("a caller with its stdin closed (a daemon) gets the command's answer",
+                 rc == PAM_SUCCESS, log)
     os.unlink(os.path.join(seen, "uid"))  # nobody's, in a sticky directory
     rc, log, _ = login(extra="credentials_command_user=daemon")
     checks.check("credentials_command_user= picks the user",
