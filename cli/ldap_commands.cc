@@ -1,6 +1,7 @@
 // ldap-credentials and remove --ldif (ldap_commands.h).
 #include "cli/ldap_commands.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -52,6 +53,11 @@ config::ConfigResult<Loaded> Load(const std::string& path) {
     if (!password) return password.error();
     std::string_view p = *password;
     while (!p.empty() && (p.back() == '\n' || p.back() == '\r')) p.remove_suffix(1);
+    if (p.empty()) {
+      // A simple bind with a DN and no password is an anonymous bind (RFC
+      // 4513 §5.1.2): a truncated file must not quietly become one.
+      return config::ConfigFail(secret + ": empty (the bind password is its first line)");
+    }
     out.password = wa::SecretBytes(p);
     std::fill(password->begin(), password->end(), '\0');
   }
@@ -63,12 +69,20 @@ config::ConfigResult<Loaded> Load(const std::string& path) {
 int RunLdapCredentials(const std::string& config_path, const std::string& user,
                        std::ostream& out, std::ostream& err) {
   const char* kCommand = "ldap-credentials";
+  // It runs as credentials_command_user, which other daemons may share
+  // (nobody): they must not read its memory (the bind password) or steer it.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto loaded = Load(config_path);
   if (!loaded) return Usage(err, kCommand, loaded.error().message);
   auto values = ldap::LookUpUser(loaded->settings, user, loaded->password);
   if (!values) {
     err << "tpmauthn: " << kCommand << ": " << values.error().message << "\n";
     return values.error().unreachable ? config::kExitDirectoryUnreachable : kExitRejected;
+  }
+  if (values->not_this_user) {
+    err << "tpmauthn: " << kCommand << ": the entry the filter found has no "
+        << loaded->settings.user_attribute << " that is exactly \"" << user
+        << "\": no credentials for " << user << "\n";
   }
   config::PasskeyDefaults passkeys{loaded->settings.passkey_rp_id, loaded->settings.passkey_uv,
                                    config::TodayUtc()};
@@ -93,7 +107,7 @@ int RunRemoveLdif(const std::string& config_path, const std::string& user,
   auto values = ldap::LookUpUser(loaded->settings, user, loaded->password);
   if (!values) {
     err << "tpmauthn: " << kCommand << ": " << values.error().message << "\n";
-    return values.error().unreachable ? kExitTpmUnavailable : kExitRejected;
+    return values.error().unreachable ? config::kExitDirectoryUnreachable : kExitRejected;
   }
   // The value exactly as the directory holds it: LDAP deletes by value.
   for (const std::string& line : values->credential_lines) {

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 
 #include "config/credentials_command.h"
@@ -37,6 +38,14 @@ ConfigResult<void> StoreDirectoryAnswer(const std::string& state_dir, const std:
   std::string contents = std::string(kMagic) + std::to_string(now) + "\n";
   contents.append(lines);
   return AtomicReplace(path, contents, 0600);
+}
+
+ConfigResult<void> ForgetDirectoryAnswer(const std::string& state_dir, const std::string& user) {
+  const std::string path = PathFor(state_dir, user);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
+    return ConfigFail(path + ": " + ErrnoMessage(errno));
+  }
+  return {};
 }
 
 ConfigResult<std::optional<CachedAnswer>> LoadDirectoryAnswer(const std::string& state_dir,

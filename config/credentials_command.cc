@@ -71,34 +71,107 @@ struct Pipe {
   }
 };
 
+// What the child failed at before exec, sent over a close-on-exec pipe
+// (exec closes it: nothing read means the program started).
+enum class Step : int { kFds = 1, kDirectory, kIdentity, kExec };
+
+const char* ToString(Step step) {
+  switch (step) {
+    case Step::kFds:
+      return "setting up its stdio";
+    case Step::kDirectory:
+      return "chdir /";
+    case Step::kIdentity:
+      return "becoming the credentials_command_user";
+    case Step::kExec:
+      return "exec";
+  }
+  return "starting";
+}
+
+struct ChildFailure {
+  int step = 0;
+  int error = 0;
+};
+
+[[noreturn]] void ReportAndExit(int report_fd, Step step) {
+  const ChildFailure failure{static_cast<int>(step), errno};
+  [[maybe_unused]] ssize_t n = ::write(report_fd, &failure, sizeof failure);
+  ::_exit(126);
+}
+
 // In the child, between fork and exec: async-signal-safe calls only.
-[[noreturn]] void Child(int null_fd, int out_fd, int err_fd, uid_t uid, gid_t gid,
+[[noreturn]] void Child(int null_fd, int out_fd, int err_fd, int report_fd, uid_t uid, gid_t gid,
                         char* const* argv, char* const* envp, int max_fd) {
+  auto fail = [&report_fd](Step step) { ReportAndExit(report_fd, step); };
   ::setpgid(0, 0);  // its own group: a timeout kills what it started too
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Handlers first, then the mask: no handler of the caller's may run here.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);  // EINVAL for KILL/STOP: fine
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   // Moved above 2 first: a caller with closed stdio (a daemon) may have
   // handed us descriptors 0-2, which the dup2s below would clobber.
   null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 3);
   out_fd = ::fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
   err_fd = ::fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
-  if (null_fd < 0 || out_fd < 0 || err_fd < 0) ::_exit(126);
-  if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) ::_exit(126);
+  report_fd = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 3);
+  if (report_fd < 0) ::_exit(126);
+  if (null_fd < 0 || out_fd < 0 || err_fd < 0) fail(Step::kFds);
+  if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) fail(Step::kFds);
   // Nothing of the caller's (sshd's connection, a locker's X socket) may
   // reach the command; without close_range (Linux < 5.9), one by one.
-  if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-    for (int fd = 3; fd < max_fd; ++fd) ::close(fd);
+  // The report pipe stays (close-on-exec: exec closes it).
+  const auto keep = static_cast<unsigned>(report_fd);
+  if ((keep > 3 && ::syscall(SYS_close_range, 3U, keep - 1, 0U) != 0) ||
+      ::syscall(SYS_close_range, keep + 1, ~0U, 0U) != 0) {
+    for (int fd = 3; fd < max_fd; ++fd) {
+      if (fd != report_fd) ::close(fd);
+    }
   }
+  // Not in the caller's working directory (the home of whoever ran sudo).
+  if (::chdir("/") != 0) fail(Step::kDirectory);
   if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
       ::setresuid(uid, uid, uid) != 0) {
-    ::_exit(126);
+    fail(Step::kIdentity);
   }
   ::execve(argv[0], argv, envp);
-  ::_exit(127);
+  ReportAndExit(report_fd, Step::kExec);
+}
+
+// Waits for `pid` until `deadline`; false if it has not ended by then.
+// `status` is left 0 and true returned when the caller's SIGCHLD handling
+// (SIG_IGN) reaped it first: *reaped tells.
+bool WaitUntil(pid_t pid, std::chrono::steady_clock::time_point deadline, int& status,
+               bool& reaped) {
+  reaped = true;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  for (;;) {
+    const pid_t waited = ::waitpid(pid, &status, WNOHANG);
+    if (waited == pid) break;
+    if (waited < 0 && errno == EINTR) continue;
+    if (waited < 0) {  // ECHILD: reaped for us (SIGCHLD ignored), its status lost
+      reaped = false;
+      break;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      if (pidfd >= 0) ::close(pidfd);
+      return false;
+    }
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+    } else {  // Linux < 5.3: no pidfd
+      const timespec tick{0, 2'000'000};
+      ::nanosleep(&tick, nullptr);
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  return true;
 }
 
 }  // namespace
@@ -129,8 +202,10 @@ CommandOutcome RunCredentialsCommand(const std::vector<std::string>& argv_in,
   char* envp[] = {path_variable.data(), nullptr};
 
   UniqueFd null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  Pipe out, err;
-  if (!null_fd || !out.Open() || !err.Open()) return Failed("pipe: " + ErrnoMessage(errno));
+  Pipe out, err, report;
+  if (!null_fd || !out.Open() || !err.Open() || !report.Open()) {
+    return Failed("pipe: " + ErrnoMessage(errno));
+  }
   rlimit files{};
   const int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
                              files.rlim_cur < (1u << 20)
@@ -139,14 +214,14 @@ CommandOutcome RunCredentialsCommand(const std::vector<std::string>& argv_in,
   const pid_t pid = ::fork();
   if (pid < 0) return Failed("fork: " + ErrnoMessage(errno));
   if (pid == 0) {
-    Child(null_fd.get(), out.write, err.write, account->uid, account->gid, argv.data(), envp,
-          max_fd);
+    Child(null_fd.get(), out.write, err.write, report.write, account->uid, account->gid,
+          argv.data(), envp, max_fd);
   }
   ::setpgid(pid, pid);  // as the child does (whichever runs first)
-  ::close(out.write);
-  out.write = -1;
-  ::close(err.write);
-  err.write = -1;
+  for (Pipe* p : {&out, &err, &report}) {
+    ::close(p->write);
+    p->write = -1;
+  }
 
   std::string output, errors;
   std::string failure;
@@ -180,22 +255,34 @@ CommandOutcome RunCredentialsCommand(const std::vector<std::string>& argv_in,
       if (i == 0 && output.size() > limit) {
         failure = "printed more than " + std::to_string(limit) + " bytes";
       }
-      if (i == 1 && errors.size() > 4096) errors.resize(4096);
+      // The last 4 KiB of stderr: a command's final words say why it ended.
+      if (i == 1 && errors.size() > 8192) errors.erase(0, errors.size() - 4096);
     }
+  }
+  // Both pipes closed is not the end: a command may close them and hang.
+  int status = 0;
+  bool reaped = false;
+  if (failure.empty() && !WaitUntil(pid, deadline, status, reaped)) {
+    failure = "did not exit within " + std::to_string(timeout_ms) + " ms";
   }
   if (!failure.empty()) {
     ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return Failed(failure);
   }
-  int status = 0;
-  pid_t waited;
-  do {
-    waited = ::waitpid(pid, &status, 0);
-  } while (waited < 0 && errno == EINTR);
-  if (!failure.empty()) return Failed(failure);
-  if (waited < 0) {
+  ChildFailure child{};
+  ssize_t got;
+  while ((got = ::read(report.read, &child, sizeof child)) < 0 && errno == EINTR) {
+  }
+  if (got == static_cast<ssize_t>(sizeof child)) {
+    return Failed("could not be started: " + std::string(ToString(static_cast<Step>(child.step))) +
+                  ": " + ErrnoMessage(child.error));
+  }
+  if (!reaped) {
     // SIGCHLD ignored by the caller: the child was reaped for us, its status lost.
-    return Failed("its exit status is unknown (waitpid: " + ErrnoMessage(errno) + ")");
+    return Failed("its exit status is unknown (the caller ignores SIGCHLD)");
   }
   // Its last word on stderr (where commands put the error that ended them).
   std::string said = errors;

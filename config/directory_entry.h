@@ -22,6 +22,9 @@ namespace tpmauthn::config {
 struct DirectoryValues {
   std::vector<std::string> credential_lines;  // credential_attribute values
   std::vector<std::string> passkeys;          // passkey_attribute values
+  // The filter matched an entry whose user_attribute does not name the user
+  // exactly (then the lists are empty).
+  bool not_this_user = false;
 };
 
 struct PasskeyDefaults {

@@ -82,11 +82,6 @@ ConfigResult<LdapSettings> ParseLdapSettings(std::string_view text, const std::s
       target = value;
       return {};
     };
-    auto yes_no = [&](bool& target) -> ConfigResult<void> {
-      if (value != "yes" && value != "no") return fail("must be yes or no");
-      target = value == "yes";
-      return {};
-    };
     if (key == "uri") {
       s.uris.clear();
       for (std::string_view rest = value; !(rest = Trim(rest)).empty();) {
@@ -111,6 +106,9 @@ ConfigResult<LdapSettings> ParseLdapSettings(std::string_view text, const std::s
         return fail("must be a parenthesized LDAP filter with %u for the user");
       }
       s.filter = value;
+    } else if (key == "user_attribute") {
+      if (value.empty()) return fail("needs a value");
+      s.user_attribute = value;
     } else if (key == "credential_attribute") {
       if (value.empty()) return fail("needs a value");
       s.credential_attribute = value;
@@ -123,7 +121,11 @@ ConfigResult<LdapSettings> ParseLdapSettings(std::string_view text, const std::s
       if (value != "pin" && value != "none") return fail("must be pin or none");
       s.passkey_uv = value == "pin";
     } else if (key == "starttls") {
-      if (auto ok = yes_no(s.starttls); !ok) return ok.error();
+      // Only "yes" (the old default) is kept for files that say so.
+      if (value != "yes") {
+        return fail("ldap:// always uses StartTLS (the bind password and the credential lines "
+                    "must not travel in clear); use ldaps:// or remove this line");
+      }
     } else if (key == "ca_file") {
       if (auto ok = absolute(s.ca_file); !ok) return ok.error();
     } else if (key == "bind_dn") {
@@ -135,6 +137,8 @@ ConfigResult<LdapSettings> ParseLdapSettings(std::string_view text, const std::s
       if (auto ok = number_of(s.network_timeout_seconds); !ok) return ok.error();
     } else if (key == "search_timeout") {
       if (auto ok = number_of(s.search_timeout_seconds); !ok) return ok.error();
+    } else if (key == "timeout") {
+      if (auto ok = number_of(s.timeout_seconds); !ok) return ok.error();
     } else {
       return fail("unknown setting");
     }

@@ -197,6 +197,12 @@ ConfigResult<void> ApplyOption(Options& o, std::string_view token, std::string_v
     o.credentials_command_user = std::string(value);
     return {};
   }
+  if (key == "credentials_command_timeout") {
+    auto n = ParseNumber(value, 1, 60);
+    if (!n) return OptionError(source, key, "must be a number of seconds from 1 to 60");
+    o.credentials_command_timeout_seconds = *n;
+    return {};
+  }
   if (key == "cache_max_age") {
     if (auto ok = need_value(); !ok) return ok;
     unsigned unit = 1;

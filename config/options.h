@@ -74,6 +74,7 @@ struct Options {
   // user name is appended. Empty: none. Its lines join the files'.
   std::vector<std::string> credentials_command;  // credentials_command=PATH [ARGS]
   std::string credentials_command_user = "nobody";  // credentials_command_user=
+  unsigned credentials_command_timeout_seconds = 5;  // credentials_command_timeout=1..60
   // How long the last good answer of credentials_command may stand in when
   // the directory is unreachable (the command exits 75, EX_TEMPFAIL); 0: never.
   unsigned cache_max_age_seconds = 24 * 3600;  // cache_max_age=N[s|m|h|d]

@@ -8,8 +8,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 
@@ -96,28 +97,62 @@ std::vector<std::string> Values(LDAP* ld, LDAPMessage* entry, const std::string&
   return out;
 }
 
+// The whole lookup's time: every server tried, each step bounded by what is
+// left, so that the module's credentials_command_timeout is never what ends
+// it (then the cache could not stand in).
+class Budget {
+ public:
+  explicit Budget(unsigned seconds)
+      : end_(std::chrono::steady_clock::now() + std::chrono::seconds(seconds)) {}
+  // What is left, at most `cap_seconds`, in milliseconds (0: spent).
+  int LeftMs(unsigned cap_seconds) const {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end_ - std::chrono::steady_clock::now());
+    return static_cast<int>(std::clamp<int64_t>(left.count(), 0, int64_t{cap_seconds} * 1000));
+  }
+
+ private:
+  std::chrono::steady_clock::time_point end_;
+};
+
+timeval Timeval(int ms) { return timeval{ms / 1000, static_cast<suseconds_t>(ms % 1000) * 1000}; }
+
 // One URI: connect, TLS, bind.
 webauthn::Result<Connection, LookupFailure> Connect(
     const config::LdapSettings& s, const std::string& uri,
-    const std::optional<webauthn::SecretBytes>& password) {
+    const std::optional<webauthn::SecretBytes>& password, const Budget& budget) {
   LDAP* raw = nullptr;
   if (int rc = ldap_initialize(&raw, uri.c_str()); rc != LDAP_SUCCESS) {
     return Failure(rc, uri);
   }
   Connection ld(raw);
   const int version = LDAP_VERSION3;
-  timeval network{static_cast<time_t>(s.network_timeout_seconds), 0};
-  timeval search{static_cast<time_t>(s.search_timeout_seconds), 0};
+  timeval network = Timeval(budget.LeftMs(s.network_timeout_seconds));
+  timeval search = Timeval(budget.LeftMs(s.search_timeout_seconds));
   const int hard = LDAP_OPT_X_TLS_HARD;
-  ldap_set_option(ld.get(), LDAP_OPT_PROTOCOL_VERSION, &version);
-  ldap_set_option(ld.get(), LDAP_OPT_NETWORK_TIMEOUT, &network);
-  ldap_set_option(ld.get(), LDAP_OPT_TIMEOUT, &search);
-  ldap_set_option(ld.get(), LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-  ldap_set_option(ld.get(), LDAP_OPT_X_TLS_REQUIRE_CERT, &hard);
-  if (s.ca_file) ldap_set_option(ld.get(), LDAP_OPT_X_TLS_CACERTFILE, s.ca_file->c_str());
+  const std::string ca_file = s.ca_file.value_or(config::kSystemCaBundle);
   const int new_context = 0;
-  ldap_set_option(ld.get(), LDAP_OPT_X_TLS_NEWCTX, &new_context);
-  if (uri.rfind("ldap://", 0) == 0 && s.starttls) {
+  // Every option must take: a TLS setting that silently failed would leave
+  // libldap's defaults (another trust store, or none) in charge.
+  const struct {
+    int option;
+    const void* value;
+    const char* name;
+  } options[] = {
+      {LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version 3"},
+      {LDAP_OPT_NETWORK_TIMEOUT, &network, "network_timeout"},
+      {LDAP_OPT_TIMEOUT, &search, "search_timeout"},
+      {LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "no referrals"},
+      {LDAP_OPT_X_TLS_REQUIRE_CERT, &hard, "TLS certificate checking"},
+      {LDAP_OPT_X_TLS_CACERTFILE, ca_file.c_str(), "ca_file"},
+      {LDAP_OPT_X_TLS_NEWCTX, &new_context, "TLS context (is ca_file readable?)"},
+  };
+  for (const auto& o : options) {
+    if (int rc = ldap_set_option(ld.get(), o.option, o.value); rc != LDAP_OPT_SUCCESS) {
+      return LookupFailure{false, uri + ": cannot set " + o.name + " (" + ca_file + ")"};
+    }
+  }
+  if (uri.rfind("ldap://", 0) == 0) {
     if (int rc = ldap_start_tls_s(ld.get(), nullptr, nullptr); rc != LDAP_SUCCESS) {
       // A server that is up but whose certificate fails is not "unreachable".
       LookupFailure f = Failure(rc, uri + ": StartTLS");
@@ -136,7 +171,7 @@ webauthn::Result<Connection, LookupFailure> Connect(
                                 &credential, nullptr, nullptr, nullptr);
       rc != LDAP_SUCCESS) {
     return ConnectFailure(rc, uri, "bind" + (dn.empty() ? " (anonymous)" : " as " + dn),
-                          static_cast<int>(s.network_timeout_seconds) * 1000);
+                          budget.LeftMs(s.network_timeout_seconds));
   }
   return ld;
 }
@@ -149,10 +184,16 @@ webauthn::Result<config::DirectoryValues, LookupFailure> LookUpUser(
   // libldap would otherwise read /etc/ldap/ldap.conf, ~/.ldaprc and LDAP*
   // variables: settings that are not ours.
   ::setenv("LDAPNOINIT", "1", 1);
+  const Budget budget(s.timeout_seconds);
   std::optional<Connection> ld;
   LookupFailure last{true, "no uri"};
   for (const std::string& uri : s.uris) {
-    auto connected = Connect(s, uri, password);
+    if (budget.LeftMs(1) == 0) {
+      last.message += "; no time left for " + uri + " (timeout " +
+                      std::to_string(s.timeout_seconds) + " s)";
+      break;
+    }
+    auto connected = Connect(s, uri, password, budget);
     if (connected) {
       ld = std::move(*connected);
       break;
@@ -164,11 +205,18 @@ webauthn::Result<config::DirectoryValues, LookupFailure> LookUpUser(
 
   const std::string filter = config::ExpandFilter(s.filter, user);
   std::vector<char*> attributes;
-  std::string credential = s.credential_attribute, passkey = s.passkey_attribute;
+  std::string credential = s.credential_attribute, passkey = s.passkey_attribute,
+              naming = s.user_attribute;
   attributes.push_back(credential.data());
   if (!passkey.empty()) attributes.push_back(passkey.data());
+  attributes.push_back(naming.data());
   attributes.push_back(nullptr);
-  timeval search{static_cast<time_t>(s.search_timeout_seconds), 0};
+  const int search_ms = budget.LeftMs(s.search_timeout_seconds);
+  if (search_ms == 0) {
+    return LookupFailure{true, "no time left for the search (timeout " +
+                                   std::to_string(s.timeout_seconds) + " s)"};
+  }
+  timeval search = Timeval(search_ms);
   LDAPMessage* raw = nullptr;
   int rc = ldap_search_ext_s(ld->get(), s.base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
                              attributes.data(), 0, nullptr, nullptr, &search, 2, &raw);
@@ -179,10 +227,18 @@ webauthn::Result<config::DirectoryValues, LookupFailure> LookUpUser(
   if (rc == LDAP_NO_SUCH_OBJECT) return LookupFailure{false, "base " + s.base + " does not exist"};
   if (rc != LDAP_SUCCESS) return Failure(rc, "search " + filter);
   config::DirectoryValues values;
-  if (LDAPMessage* entry = ldap_first_entry(ld->get(), raw)) {
-    values.credential_lines = Values(ld->get(), entry, s.credential_attribute);
-    values.passkeys = Values(ld->get(), entry, s.passkey_attribute);
+  LDAPMessage* entry = ldap_first_entry(ld->get(), raw);
+  if (!entry) return values;
+  // The filter matched, but LDAP compares uid without regard to case (and an
+  // admin's filter may match more loosely still): the entry is this user's
+  // only if it names the user exactly. SSSD's passkey values carry no name.
+  const std::vector<std::string> names = Values(ld->get(), entry, s.user_attribute);
+  if (std::find(names.begin(), names.end(), user) == names.end()) {
+    values.not_this_user = true;
+    return values;
   }
+  values.credential_lines = Values(ld->get(), entry, s.credential_attribute);
+  values.passkeys = Values(ld->get(), entry, s.passkey_attribute);
   return values;
 }
 

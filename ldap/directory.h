@@ -19,13 +19,15 @@ struct LookupFailure {
   std::string message;
 };
 
-// Connects to the first of `settings.uris` that answers (StartTLS on ldap://
-// unless starttls no; the server's certificate always checked, against
-// ca_file when set), binds (simple, bind_dn with `password`, or anonymous),
-// searches `base` (subtree) with the expanded filter for the two attributes,
-// and returns their values. No entry: empty values. More than one entry: a
-// failure ("the filter is ambiguous"). libldap's own configuration files
-// are not read (LDAPNOINIT is set before it starts).
+// Connects to the first of `settings.uris` that answers within what is left
+// of `settings.timeout` (StartTLS on ldap://, always; the server's
+// certificate always checked, against ca_file or the system's bundle), binds
+// (simple, bind_dn with `password`, or anonymous), searches `base` (subtree)
+// with the expanded filter, and returns the entry's values if its
+// user_attribute names `user` exactly (else `not_this_user`). No entry: empty
+// values. More than one entry: a failure ("the filter is ambiguous").
+// libldap's own configuration files are not read (LDAPNOINIT is set before
+// it starts).
 webauthn::Result<config::DirectoryValues, LookupFailure> LookUpUser(
     const config::LdapSettings& settings, const std::string& user,
     const std::optional<webauthn::SecretBytes>& password);

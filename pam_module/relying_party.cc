@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -66,17 +67,39 @@ config::ConfigResult<std::pair<std::string, std::vector<config::Credential>>> Re
 
 config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
     const config::Options& options, const std::string& user,
-    const LocalKeyUserFn& local_key_user) {
-  std::string personal_path;
-  std::vector<config::Credential> personal;
-  std::vector<std::string> personal_ids;
+    const LocalKeyUserFn& local_key_user, std::vector<config::Credential>* directory,
+    const std::string& directory_source) {
+  // Lines from sources other than the central file: each must not borrow an
+  // id enrolled elsewhere. `what` says what is refused.
+  struct Other {
+    std::string name, what;
+    std::vector<config::Credential> lines;
+  };
+  std::vector<Other> others;
   if (options.user_credentials) {
     auto read = ReadPersonalFile(user);
     if (!read) return read.error();
-    personal_path = std::move(read->first);
-    personal = std::move(read->second);
-    for (const config::Credential& c : personal) {
-      if (!c.id.empty()) personal_ids.push_back(webauthn::Base64UrlEncode(c.id));
+    others.push_back({std::move(read->first), "the personal file", std::move(read->second)});
+  }
+  if (directory) {
+    others.push_back({directory_source, "its answer", std::move(*directory)});
+    directory->clear();
+  }
+  std::vector<std::string> other_ids;
+  std::vector<const std::string*> id_sources;  // where other_ids[i] came from
+  for (const Other& other : others) {
+    for (const config::Credential& c : other.lines) {
+      if (c.id.empty()) continue;
+      std::string id = webauthn::Base64UrlEncode(c.id);
+      auto seen = std::find(other_ids.begin(), other_ids.end(), id);
+      if (seen != other_ids.end()) {
+        return config::ConfigFail(other.name + ": credential " + id.substr(0, 8) +
+                                  "... is also in " + *id_sources[static_cast<size_t>(
+                                                          seen - other_ids.begin())] +
+                                  "; refusing " + other.what);
+      }
+      other_ids.push_back(std::move(id));
+      id_sources.push_back(&other.name);
     }
   }
   std::vector<config::Credential> out;
@@ -84,29 +107,36 @@ config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
   auto central = config::OpenChecked(options.credentials, config::FileRules{{0}, false});
   if (!central) return central.error();
   if (central->status == config::OpenStatus::kOpened) {
-    auto read = config::ReadCredentials(central->fd.get(), options.credentials, user,
-                                        personal_ids, borrowed);
+    auto read = config::ReadCredentials(central->fd.get(), options.credentials, user, other_ids,
+                                        borrowed);
     if (!read) return read.error();
     out = std::move(*read);
   }
-  if (!borrowed.empty()) {
-    return config::ConfigFail(personal_path + ": credential " + borrowed.front().id.substr(0, 8) +
-                              "... is enrolled in " + options.credentials + ":" +
-                              std::to_string(borrowed.front().line) + " (for " +
-                              borrowed.front().user + "); refusing the personal file");
-  }
-  for (config::Credential& c : personal) {
-    if (local_key_user && !c.id.empty()) {
-      auto owner = local_key_user(c.id);
-      if (!owner) return owner.error();
-      if (*owner && **owner != user) {
-        return config::ConfigFail(personal_path + ": credential " +
-                                  webauthn::Base64UrlEncode(c.id).substr(0, 8) +
-                                  "... has a key on this machine enrolled for " + **owner +
-                                  "; refusing the personal file");
+  for (Other& other : others) {
+    for (const config::IdHolder& holder : borrowed) {
+      auto owns = [&](const config::Credential& c) {
+        return !c.id.empty() && webauthn::Base64UrlEncode(c.id) == holder.id;
+      };
+      if (std::any_of(other.lines.begin(), other.lines.end(), owns)) {
+        return config::ConfigFail(other.name + ": credential " + holder.id.substr(0, 8) +
+                                  "... is enrolled in " + options.credentials + ":" +
+                                  std::to_string(holder.line) + " (for " + holder.user +
+                                  "); refusing " + other.what);
       }
     }
-    out.push_back(std::move(c));
+    for (config::Credential& c : other.lines) {
+      if (local_key_user && !c.id.empty()) {
+        auto owner = local_key_user(c.id);
+        if (!owner) return owner.error();
+        if (*owner && **owner != user) {
+          return config::ConfigFail(other.name + ": credential " +
+                                    webauthn::Base64UrlEncode(c.id).substr(0, 8) +
+                                    "... has a key on this machine enrolled for " + **owner +
+                                    "; refusing " + other.what);
+        }
+      }
+      out.push_back(std::move(c));
+    }
   }
   return out;
 }
@@ -140,23 +170,33 @@ config::ConfigResult<std::vector<config::Credential>> ParseAnswer(const std::str
 
 CombinedCredentialSource::CombinedCredentialSource(const config::Options& options,
                                                    LocalKeyUserFn local_key_user, Logger& log)
-    : files_(options, std::move(local_key_user)), options_(options), log_(log) {}
+    : options_(options), local_key_user_(std::move(local_key_user)), log_(log) {}
 
 config::ConfigResult<std::string> CombinedCredentialSource::CommandLines(const std::string& user) {
   const std::string& program = options_.credentials_command.front();
-  auto run = config::RunCredentialsCommand(options_.credentials_command, user,
-                                           options_.credentials_command_user);
+  auto run = config::RunCredentialsCommand(
+      options_.credentials_command, user, options_.credentials_command_user,
+      static_cast<int>(options_.credentials_command_timeout_seconds) * 1000);
   const int64_t now = static_cast<int64_t>(::time(nullptr));
   switch (run.status) {
     case config::CommandOutcome::Status::kOk: {
-      // Only a well-formed answer is kept.
-      if (auto checked = ParseAnswer(run.output, program, user); !checked) {
-        return checked.error();
-      }
-      if (auto stored = config::StoreDirectoryAnswer(options_.state, user, run.output, now);
-          !stored) {
-        log_.Log(LogLevel::kError, "cannot cache the directory's answer for " + user + ": " +
-                                       stored.error().message);
+      // Only a well-formed answer that holds credentials is kept: names
+      // that exist nowhere must not fill the state directory.
+      auto checked = ParseAnswer(run.output, program, user);
+      if (!checked) return checked.error();
+      auto stored = checked->empty()
+                        ? config::ForgetDirectoryAnswer(options_.state, user)
+                        : config::StoreDirectoryAnswer(options_.state, user, run.output, now);
+      if (!stored) {
+        // An older answer must not stand in later for this one (it may hold
+        // a credential this one removed).
+        auto forgot = config::ForgetDirectoryAnswer(options_.state, user);
+        log_.Log(LogLevel::kError,
+                 "cannot cache the directory's answer for " + user + ": " +
+                     stored.error().message +
+                     (forgot ? "; the older cached answer is removed"
+                             : "; the older cached answer could not be removed either: " +
+                                   forgot.error().message));
       }
       return std::move(run.output);
     }
@@ -187,24 +227,15 @@ config::ConfigResult<std::string> CombinedCredentialSource::CommandLines(const s
 
 config::ConfigResult<std::vector<config::Credential>> CombinedCredentialSource::Load(
     const std::string& user) {
-  auto credentials = files_.Load(user);
-  if (!credentials || options_.credentials_command.empty()) return credentials;
+  if (options_.credentials_command.empty()) {
+    return LoadCredentials(options_, user, local_key_user_);
+  }
   auto lines = CommandLines(user);
   if (!lines) return lines.error();
   const std::string& program = options_.credentials_command.front();
   auto printed = ParseAnswer(*lines, program, user);
   if (!printed) return printed.error();
-  for (config::Credential& c : *printed) {
-    for (const config::Credential& known : *credentials) {
-      if (!c.id.empty() && webauthn::ConstantTimeEquals(known.id, c.id)) {
-        return config::ConfigFail(program + ": credential " +
-                                  webauthn::Base64UrlEncode(c.id).substr(0, 8) +
-                                  "... is also in the credentials files");
-      }
-    }
-    credentials->push_back(std::move(c));
-  }
-  return credentials;
+  return LoadCredentials(options_, user, local_key_user_, &*printed, program);
 }
 
 webauthn::Result<std::vector<Plan>, Decision> ChoosePlans(

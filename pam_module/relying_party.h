@@ -93,9 +93,15 @@ using LocalKeyUserFn =
 // or whose key in this machine's store was enrolled for another user
 // (`local_key_user`, may be null): ids are public, and a line that borrows
 // one could otherwise pass for that credential.
+//
+// `directory` (may be null): lines a credentials_command printed for the
+// user, checked as the personal file's are (and never an id also in the
+// personal file); `directory_source` names them in errors.
 config::ConfigResult<std::vector<config::Credential>> LoadCredentials(
     const config::Options& options, const std::string& user,
-    const LocalKeyUserFn& local_key_user = nullptr);
+    const LocalKeyUserFn& local_key_user = nullptr,
+    std::vector<config::Credential>* directory = nullptr,
+    const std::string& directory_source = {});
 
 // Step 1: where credentials come from. An unreadable or invalid source is an
 // error, never "no credentials" (nouserok must not let a user through when a
@@ -130,8 +136,8 @@ class CombinedCredentialSource final : public CredentialSource {
 
  private:
   config::ConfigResult<std::string> CommandLines(const std::string& user);
-  FileCredentialSource files_;
   const config::Options& options_;
+  LocalKeyUserFn local_key_user_;
   Logger& log_;
 };
 

@@ -211,6 +211,10 @@ access to * by * read
         p = creds_of("*")
         checks.check("'*' is escaped (RFC 4515) and matches nobody",
                      p.returncode == 0 and p.stdout == "", (p.stdout, p.stderr))
+        p = creds_of("ALICE")
+        checks.check("the filter matches ALICE (uid ignores case), but the entry is alice's: "
+                     "nothing printed, and stderr says why", p.returncode == 0 and
+                     p.stdout == "" and 'exactly "ALICE"' in p.stderr, (p.stdout, p.stderr))
         p = creds_of("alice", ldaps)
         checks.check("ldaps:// works too", p.returncode == 0 and "alice" in p.stdout, p.stderr)
         p = creds_of("alice", anonymous)
@@ -225,6 +229,35 @@ access to * by * read
         p = creds_of("alice", wrong_ca_ldaps)
         checks.check("... over ldaps:// too (libldap says 'Can't contact' there)",
                      p.returncode == 1, (p.returncode, p.stderr))
+        system_ca = settings("system-ca.conf", f"uri ldap://127.0.0.1:{port}\nbase {people}\n")
+        p = creds_of("alice", system_ca)
+        checks.check("without ca_file the system's CAs decide (not ours): exit 1",
+                     p.returncode == 1, (p.returncode, p.stderr))
+        missing_ca = settings("missing-ca.conf", f"uri ldap://127.0.0.1:{port}\nbase {people}\n"
+                              f"ca_file {tmp}/no-such-ca.pem\n")
+        p = creds_of("alice", missing_ca)
+        checks.check("a ca_file that cannot be read: exit 1, saying so",
+                     p.returncode == 1 and "no-such-ca.pem" in p.stderr, (p.returncode, p.stderr))
+        # Servers that accept connections and never answer: the lookup ends
+        # within its own timeout as "unreachable" (75), before the module's
+        # credentials_command_timeout would kill it (then no cache could help).
+        silent = [socket.socket(), socket.socket()]
+        for listener in silent:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(8)
+        quiet = settings("silent.conf", "uri " + " ".join(
+            f"ldap://127.0.0.1:{listener.getsockname()[1]}" for listener in silent) +
+            f"\nbase {people}\nca_file {ca}\nnetwork_timeout 3\nsearch_timeout 3\ntimeout 2\n")
+        p = creds_of("alice", quiet)
+        checks.check("servers that never answer: exit 75 once timeout is spent, the second "
+                     "server not tried", p.returncode == 75 and "no time left" in p.stderr,
+                     (p.returncode, p.stderr))
+        for listener in silent:
+            listener.close()
+        open(secret, "w").write("")
+        p = creds_of("alice")
+        checks.check("an empty password file is refused (no silent anonymous bind)",
+                     p.returncode == 2 and "empty" in p.stderr, (p.returncode, p.stderr))
         open(secret, "w").write("wrong\n")
         p = creds_of("alice")
         checks.check("a wrong bind password: exit 1", p.returncode == 1 and "bind" in p.stderr,
@@ -294,6 +327,10 @@ access to * by * read
         stop()
         p = creds_of("alice")
         checks.check("the server down: exit 75 (unreachable)", p.returncode == 75, p.stderr)
+        p = run(tpmauthn, "remove", "dana", "--ldif", "--dn", dn, "--ldap-config", starttls,
+                "--", dana_id)
+        checks.check("remove --ldif with the server down: exit 75 too", p.returncode == 75,
+                     (p.returncode, p.stderr))
     finally:
         stop()
 

@@ -48,10 +48,12 @@ BOOST_AUTO_TEST_CASE(defaults_and_every_key) {
   BOOST_TEST(s->filter == "(&(objectClass=posixAccount)(uid=%u))");
   BOOST_TEST(s->credential_attribute == "tpmauthnCredential");
   BOOST_TEST(s->passkey_attribute == "passkey");
-  BOOST_TEST(s->starttls);
+  BOOST_TEST(s->user_attribute == "uid");
   BOOST_TEST(!s->bind_dn.has_value());
+  BOOST_TEST(!s->ca_file.has_value());  // the system's bundle
   BOOST_TEST(s->network_timeout_seconds == 3u);
-  BOOST_TEST(s->search_timeout_seconds == 5u);
+  BOOST_TEST(s->search_timeout_seconds == 3u);
+  BOOST_TEST(s->timeout_seconds == 4u);
   s = ParseLdapSettings(
       "# fleet\n"
       "uri ldap://a.example ldap://b.example\n"
@@ -61,12 +63,14 @@ BOOST_AUTO_TEST_CASE(defaults_and_every_key) {
       "passkey_attribute ipaPassKey\n"
       "passkey_rp_id ipa.example\n"
       "passkey_uv none\n"
-      "starttls no\n"
+      "starttls yes\n"
+      "user_attribute sAMAccountName\n"
       "ca_file /etc/ssl/ldap-ca.pem\n"
       "bind_dn cn=reader,dc=example,dc=com\n"
       "bind_password_file /etc/tpmauthn/ldap.secret\n"
       "network_timeout 2\n"
-      "search_timeout 9\n",
+      "search_timeout 9\n"
+      "timeout 12\n",
       "ldap.conf");
   BOOST_REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().message));
   BOOST_TEST(s->uris.size() == 2u);
@@ -74,11 +78,12 @@ BOOST_AUTO_TEST_CASE(defaults_and_every_key) {
   BOOST_TEST(s->passkey_attribute == "ipaPassKey");
   BOOST_TEST(*s->passkey_rp_id == "ipa.example");
   BOOST_TEST(!s->passkey_uv);
-  BOOST_TEST(!s->starttls);
+  BOOST_TEST(s->user_attribute == "sAMAccountName");
   BOOST_TEST(*s->ca_file == "/etc/ssl/ldap-ca.pem");
   BOOST_TEST(*s->bind_dn == "cn=reader,dc=example,dc=com");
   BOOST_TEST(s->network_timeout_seconds == 2u);
   BOOST_TEST(s->search_timeout_seconds == 9u);
+  BOOST_TEST(s->timeout_seconds == 12u);
 }
 
 BOOST_AUTO_TEST_CASE(mistakes_name_file_line_and_key) {
@@ -91,7 +96,12 @@ BOOST_AUTO_TEST_CASE(mistakes_name_file_line_and_key) {
       {std::string(kMinimal) + "uri http://x\n", "ldap.conf:3: uri: \"http://x\" is not an ldap:// or ldaps:// URI"},
       {std::string(kMinimal) + "filter (uid=alice)\n",
        "ldap.conf:3: filter: must be a parenthesized LDAP filter with %u for the user"},
-      {std::string(kMinimal) + "starttls maybe\n", "ldap.conf:3: starttls: must be yes or no"},
+      // Never in clear: no way to turn StartTLS off.
+      {std::string(kMinimal) + "starttls no\n",
+       "ldap.conf:3: starttls: ldap:// always uses StartTLS (the bind password and the credential "
+       "lines must not travel in clear); use ldaps:// or remove this line"},
+      {std::string(kMinimal) + "timeout 0\n",
+       "ldap.conf:3: timeout: must be a number of seconds from 1 to 300"},
       {std::string(kMinimal) + "ca_file ca.pem\n", "ldap.conf:3: ca_file: must be an absolute path"},
       {std::string(kMinimal) + "search_timeout 0\n",
        "ldap.conf:3: search_timeout: must be a number of seconds from 1 to 300"},

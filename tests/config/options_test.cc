@@ -174,17 +174,19 @@ BOOST_AUTO_TEST_CASE(credentials_command_and_its_cache) {
   BOOST_TEST(o->credentials_command.empty());
   BOOST_TEST(o->credentials_command_user == "nobody");
   BOOST_TEST(o->cache_max_age_seconds == 86400u);
+  BOOST_TEST(o->credentials_command_timeout_seconds == 5u);
   // In the file the value runs to the end of the line; a module argument
   // with spaces is one argv element (PAM's [...] syntax).
   o = Resolve("credentials_command=/usr/bin/tpmauthn ldap-credentials  --config /etc/x\n"
               "cache_max_age=0\n",
-              {"credentials_command_user=tpmauthn-ldap"});
+              {"credentials_command_user=tpmauthn-ldap", "credentials_command_timeout=60"});
   BOOST_REQUIRE_MESSAGE(o.ok(), (o.ok() ? std::string() : o.error().message));
   BOOST_TEST((o->credentials_command ==
               std::vector<std::string>{"/usr/bin/tpmauthn", "ldap-credentials", "--config",
                                        "/etc/x"}));
   BOOST_TEST(o->credentials_command_user == "tpmauthn-ldap");
   BOOST_TEST(o->cache_max_age_seconds == 0u);
+  BOOST_TEST(o->credentials_command_timeout_seconds == 60u);
   for (auto [text, seconds] : {std::pair{"cache_max_age=90", 90u}, {"cache_max_age=90s", 90u},
                                {"cache_max_age=15m", 900u}, {"cache_max_age=12h", 43200u},
                                {"cache_max_age=7d", 604800u}, {"cache_max_age=366d", 31622400u}}) {
@@ -195,6 +197,8 @@ BOOST_AUTO_TEST_CASE(credentials_command_and_its_cache) {
   for (std::string_view bad : {"credentials_command=tpmauthn ldap-credentials",
                                "credentials_command=", "cache_max_age=367d", "cache_max_age=1w",
                                "cache_max_age=-1", "cache_max_age=d", "credentials_command_user=",
+                               "credentials_command_timeout=0", "credentials_command_timeout=61",
+                               "credentials_command_timeout=",
                                "credentials_command=/a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"}) {
     auto refused = Resolve(std::nullopt, {bad});
     BOOST_REQUIRE_MESSAGE(!refused.ok(), bad);

@@ -64,6 +64,7 @@ case "$mode" in
   fail) echo "bind refused" >&2; exit 1 ;;
   slow) sleep 30 ;;
   chatty) head -c 2000000 /dev/zero | tr '\\\\0' '#' ;;
+  hang) exec >&- 2>&-; exec sleep 31 ;;
 esac
 """)
     os.chmod(command, 0o755)
@@ -150,6 +151,24 @@ esac
             left = subprocess.run(["pgrep", "-u", "nobody", "-f", "sleep 30"],
                                   capture_output=True, text=True).stdout.split()
             checks.check("... with what it started (its process group)", not left, left)
+    # Closing its output is not the end of a command: it must exit in time.
+    mode("hang")
+    rc, log, took = login(extra="nouserok credentials_command_timeout=2")
+    checks.check("a command that closes its output and hangs: PAM_AUTHINFO_UNAVAIL at "
+                 "credentials_command_timeout", rc == PAM_AUTHINFO_UNAVAIL and
+                 "did not exit within 2000 ms" in log, (rc, log))
+    left = subprocess.run(["pgrep", "-u", "nobody", "-f", "sleep 31"],
+                          capture_output=True, text=True).stdout.split()
+    checks.check("... and it is killed", not left, left)
+    # A command that cannot start says why (not just "exit status 126/127").
+    broken = os.path.join(tmp, "broken-command")
+    with open(broken, "w") as f:
+        f.write("#!/nonexistent/interpreter\n")
+    os.chmod(broken, 0o755)
+    rc, log, _ = login(extra=f"credentials_command={broken}")
+    checks.check("a command that cannot be started: the reason is logged",
+                 rc == PAM_AUTHINFO_UNAVAIL and
+                 "could not be started: exec: No such file or directory" in log, log)
     mode("ok")
     for bad, why in (("dana garbage\n", f"{command}:1"),
                      (line.replace("dana ", "erin ", 1) + "\n", "printed a line for erin, not dana")):
@@ -172,7 +191,10 @@ esac
     mode("down")
     rc, log, _ = login()
     checks.check("... and not back from the cache while the directory is down",
-                 rc == PAM_USER_UNKNOWN, log)
+                 rc == PAM_AUTHINFO_UNAVAIL and "no cached answer" in log, log)
+    cached = glob.glob(os.path.join(state, "directory", "*.lines"))
+    checks.check("an answer without credentials is not cached (and the older one is gone)",
+                 not cached, cached)
 
     # An id both in the files and in the directory is refused.
     mode("ok")
@@ -181,7 +203,14 @@ esac
         f.write(line + "\n")
     rc, log, _ = login()
     checks.check("an id in the files and in the directory: PAM_AUTHINFO_UNAVAIL",
-                 rc == PAM_AUTHINFO_UNAVAIL and "also in the credentials files" in log, log)
+                 rc == PAM_AUTHINFO_UNAVAIL and "refusing its answer" in log, log)
+    # ... and so is one enrolled in the central file for somebody else (ids
+    # are public: a directory line must not pass for erin's credential).
+    with open(creds, "w") as f:
+        f.write(line.replace("dana ", "erin ", 1) + "\n")
+    rc, log, _ = login()
+    checks.check("an id enrolled for another user in the files: PAM_AUTHINFO_UNAVAIL",
+                 rc == PAM_AUTHINFO_UNAVAIL and "(for erin); refusing its answer" in log, log)
     with open(creds, "w") as f:
         f.write("# files\n")
 
