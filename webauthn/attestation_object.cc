@@ -1,4 +1,4 @@
-// attestationObject parsing and the "none"/"packed" verification procedures.
+// attestationObject parsing and the "none"/"packed"/"tpm" verification procedures.
 #include "webauthn/attestation_object.h"
 
 #include <openssl/objects.h>
@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "webauthn/cbor.h"
+#include "webauthn/x509.h"
 
 namespace tpmauthn::webauthn {
 namespace {
@@ -51,13 +52,6 @@ Result<void> ParsePackedStatement(const cbor_item_t* stmt, AttestationObject& ou
   return {};
 }
 
-X509Ptr ParseCertificate(ByteView der) {
-  const unsigned char* p = der.data();
-  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert && p != der.data() + der.size()) return nullptr;  // trailing bytes
-  return cert;
-}
-
 std::optional<std::string> SubjectField(X509* cert, int nid) {
   X509_NAME* name = X509_get_subject_name(cert);
   int index = X509_NAME_get_index_by_NID(name, nid, -1);
@@ -88,27 +82,7 @@ Result<void> CheckAttestationCertificate(X509* cert, const AuthenticatorData& au
   uint32_t flags = X509_get_extension_flags(cert);
   if (flags & EXFLAG_INVALID) return StatementError("attestation certificate extensions invalid");
   if (flags & EXFLAG_CA) return StatementError("attestation certificate is a CA (cA=true)");
-
-  static const int kAaguidNid = [] {
-    int nid = OBJ_txt2nid("1.3.6.1.4.1.45724.1.1.4");
-    return nid != NID_undef ? nid
-                            : OBJ_create("1.3.6.1.4.1.45724.1.1.4", "id-fido-gen-ce-aaguid",
-                                         "FIDO AAGUID");
-  }();
-  int index = X509_get_ext_by_NID(cert, kAaguidNid, -1);
-  if (index >= 0) {
-    X509_EXTENSION* ext = X509_get_ext(cert, index);
-    if (X509_EXTENSION_get_critical(ext)) {
-      return StatementError("id-fido-gen-ce-aaguid is marked critical");
-    }
-    // extnValue wraps an OCTET STRING holding the 16-byte AAGUID.
-    ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(ext);
-    const unsigned char* p = ASN1_STRING_get0_data(value);
-    int len = ASN1_STRING_length(value);
-    bool match = len == 18 && p[0] == 0x04 && p[1] == 16 && auth_data.attested &&
-                 std::memcmp(p + 2, auth_data.attested->aaguid.data(), 16) == 0;
-    if (!match) return StatementError("id-fido-gen-ce-aaguid does not match the AAGUID");
-  }
+  if (auto problem = AaguidExtensionProblem(cert, auth_data)) return StatementError(*problem);
   return {};
 }
 
@@ -124,7 +98,8 @@ std::optional<CoseAlgorithm> KnownAlgorithm(int64_t alg) {
 }
 
 Result<VerifiedAttestation> VerifyPacked(const AttestationObject& object, ByteView signed_data,
-                                         const CoseKey& credential_key) {
+                                         const CoseKey& credential_key,
+                                         const AttestationTrust* trust) {
   auto alg = KnownAlgorithm(object.alg);
   if (!alg) return StatementError("unsupported alg " + std::to_string(object.alg));
   if (object.x5c.empty()) {
@@ -135,14 +110,13 @@ Result<VerifiedAttestation> VerifyPacked(const AttestationObject& object, ByteVi
     if (auto ok = credential_key.Verify(signed_data, object.sig); !ok) {
       return StatementError("self attestation " + ok.error().message);
     }
-    return VerifiedAttestation{AttestationType::kSelf, {}};
+    VerifiedAttestation self;
+    self.type = AttestationType::kSelf;
+    return self;
   }
-  std::vector<X509Ptr> chain;
-  for (const Bytes& der : object.x5c) {
-    X509Ptr cert = ParseCertificate(der);
-    if (!cert) return StatementError("x5c holds a certificate that does not parse as DER X.509");
-    chain.push_back(std::move(cert));
-  }
+  auto parsed = ParseChain(object.x5c);
+  if (!parsed) return StatementError("x5c holds a certificate that does not parse as DER X.509");
+  const std::vector<X509Ptr>& chain = *parsed;
   EVP_PKEY* attestation_key = X509_get0_pubkey(chain[0].get());
   if (!attestation_key) return StatementError("attestation certificate has no usable key");
   if (auto ok = VerifyWithAlgorithm(attestation_key, *alg, signed_data, object.sig); !ok) {
@@ -151,23 +125,16 @@ Result<VerifiedAttestation> VerifyPacked(const AttestationObject& object, ByteVi
   if (auto ok = CheckAttestationCertificate(chain[0].get(), object.auth_data); !ok) {
     return ok.error();
   }
-  for (size_t i = 0; i + 1 < chain.size(); ++i) {
-    EVP_PKEY* issuer_key = X509_get0_pubkey(chain[i + 1].get());
-    if (!issuer_key || X509_verify(chain[i].get(), issuer_key) != 1) {
-      return StatementError("x5c certificate " + std::to_string(i) + " is not signed by the next");
-    }
+  if (auto problem = ChainSignatureProblem(chain)) return StatementError(*problem);
+  VerifiedAttestation out;
+  out.type = AttestationType::kBasic;
+  out.trust_path = object.x5c;
+  if (trust && !trust->anchors.empty()) {
+    auto problem = ChainToAnchorProblem(chain, trust->anchors, trust->at);
+    out.trusted = !problem;
+    if (problem) out.untrusted_because = *problem;
   }
-  // The last certificate's issuer is not in the chain unless it is its own:
-  // then its signature can and must be checked too.
-  X509* last = chain.back().get();
-  if (X509_check_issued(last, last) == X509_V_OK) {
-    EVP_PKEY* own_key = X509_get0_pubkey(last);
-    if (!own_key || X509_verify(last, own_key) != 1) {
-      return StatementError("x5c certificate " + std::to_string(chain.size() - 1) +
-                            " is self-signed, but its signature does not verify");
-    }
-  }
-  return VerifiedAttestation{AttestationType::kBasic, object.x5c};
+  return out;
 }
 
 }  // namespace
@@ -180,6 +147,8 @@ std::string_view ToString(AttestationType type) {
       return "self";
     case AttestationType::kBasic:
       return "basic";
+    case AttestationType::kAttCa:
+      return "attca";
   }
   return "unknown";
 }
@@ -204,6 +173,10 @@ Result<AttestationObject> AttestationObject::Parse(ByteView data) {
     if (cbor_map_size(stmt) != 0) return ObjectError("fmt \"none\" with a non-empty attStmt");
   } else if (out.fmt == "packed") {
     if (auto ok = ParsePackedStatement(stmt, out); !ok) return ok.error();
+  } else if (out.fmt == "tpm") {
+    if (auto ok = ParseTpmStatement(stmt, out.tpm, out.alg, out.sig, out.x5c); !ok) {
+      return ok.error();
+    }
   } else {
     return ObjectError("unsupported attestation format \"" + out.fmt + "\"");
   }
@@ -243,14 +216,48 @@ Bytes AttestationObject::EncodePacked(ByteView auth_data, CoseAlgorithm alg, Byt
   return cbor::Serialize(map.get());
 }
 
+Bytes AttestationObject::EncodeTpm(ByteView auth_data, CoseAlgorithm alg, ByteView sig,
+                                   const std::vector<Bytes>& x5c, ByteView cert_info,
+                                   ByteView pub_area) {
+  auto stmt = cbor::NewMap(6);
+  cbor::MapAdd(stmt.get(), cbor::Text("ver"), cbor::Text("2.0"));
+  cbor::MapAdd(stmt.get(), cbor::Text("alg"), cbor::Int(static_cast<int64_t>(alg)));
+  auto chain = cbor::NewArray(x5c.size());
+  for (const Bytes& der : x5c) cbor::ArrayPush(chain.get(), cbor::ByteString(der));
+  cbor::MapAdd(stmt.get(), cbor::Text("x5c"), std::move(chain));
+  cbor::MapAdd(stmt.get(), cbor::Text("sig"), cbor::ByteString(sig));
+  cbor::MapAdd(stmt.get(), cbor::Text("certInfo"), cbor::ByteString(cert_info));
+  cbor::MapAdd(stmt.get(), cbor::Text("pubArea"), cbor::ByteString(pub_area));
+  auto map = cbor::NewMap(3);
+  cbor::MapAdd(map.get(), cbor::Text("fmt"), cbor::Text("tpm"));
+  cbor::MapAdd(map.get(), cbor::Text("attStmt"), std::move(stmt));
+  cbor::MapAdd(map.get(), cbor::Text("authData"), cbor::ByteString(auth_data));
+  return cbor::Serialize(map.get());
+}
+
 Result<VerifiedAttestation> VerifyAttestationStatement(const AttestationObject& object,
                                                        ByteView client_data_hash,
-                                                       const CoseKey& credential_key) {
-  if (object.fmt == "none") return VerifiedAttestation{AttestationType::kNone, {}};
+                                                       const CoseKey& credential_key,
+                                                       const AttestationTrust* trust) {
+  if (object.fmt == "none") return VerifiedAttestation{};
+  if (object.fmt == "tpm") {
+    auto tpm = VerifyTpmStatement(object.tpm, object.alg, object.sig, object.x5c,
+                                  object.auth_data_bytes, object.auth_data, client_data_hash,
+                                  credential_key, trust);
+    if (!tpm) return tpm.error();
+    VerifiedAttestation out;
+    out.type = AttestationType::kAttCa;
+    out.trust_path = std::move(tpm->trust_path);
+    out.trusted = tpm->trusted;
+    out.untrusted_because = std::move(tpm->untrusted_because);
+    out.tpm_device = std::move(tpm->device);
+    out.key_fixed_to_tpm = tpm->key_fixed_to_tpm;
+    return out;
+  }
   if (object.fmt != "packed") return StatementError("unsupported format \"" + object.fmt + "\"");
   Bytes signed_data = object.auth_data_bytes;
   signed_data.insert(signed_data.end(), client_data_hash.begin(), client_data_hash.end());
-  return VerifyPacked(object, signed_data, credential_key);
+  return VerifyPacked(object, signed_data, credential_key, trust);
 }
 
 }  // namespace tpmauthn::webauthn

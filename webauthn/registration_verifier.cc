@@ -42,7 +42,8 @@ Result<VerifiedRegistration> VerifyRegistration(const RegistrationResponse& resp
   auto key = CoseKey::Parse(acd.public_key);
   if (!key) return key.error();
 
-  auto attestation = VerifyAttestationStatement(*object, client_data_hash, *key);
+  auto attestation =
+      VerifyAttestationStatement(*object, client_data_hash, *key, &expected.attestation_trust);
   if (!attestation) return attestation.error();
 
   return VerifiedRegistration{
@@ -54,6 +55,9 @@ Result<VerifiedRegistration> VerifyRegistration(const RegistrationResponse& resp
       .fmt = object->fmt,
       .attestation_type = attestation->type,
       .attestation_trusted = attestation->trusted,
+      .attestation_untrusted_because = std::move(attestation->untrusted_because),
+      .tpm_device = std::move(attestation->tpm_device),
+      .key_fixed_to_tpm = attestation->key_fixed_to_tpm,
       .rp_id = std::move(*rp_id),
       .origin = client_data->origin,
   };

@@ -21,6 +21,8 @@ struct RegistrationExpectations : CeremonyExpectations {
   // pubKeyCredParams: algorithms the RP asked for.
   std::vector<CoseAlgorithm> allowed_algorithms = {CoseAlgorithm::kES256, CoseAlgorithm::kEdDSA,
                                                    CoseAlgorithm::kRS256};
+  // Attestation trust anchors (steps 23-24); none: no chain is "trusted".
+  AttestationTrust attestation_trust;
 };
 
 struct VerifiedRegistration {
@@ -32,6 +34,9 @@ struct VerifiedRegistration {
   std::string fmt;
   AttestationType attestation_type = AttestationType::kNone;
   bool attestation_trusted = false;  // see VerifiedAttestation::trusted
+  std::string attestation_untrusted_because;
+  std::optional<TpmDevice> tpm_device;  // fmt "tpm": the AIK certificate's TPM
+  bool key_fixed_to_tpm = false;        // fmt "tpm": fixedTPM|fixedParent|sensitiveDataOrigin
   std::string rp_id;   // the expected RP ID whose hash matched
   std::string origin;  // C.origin
 };
@@ -42,7 +47,9 @@ struct VerifiedRegistration {
 // credentialId, alg allowed, COSE key valid, attestation statement verified).
 //
 // NOT checked here — the caller's job: that the credential id is not already
-// registered (step 26), trust in an x5c chain (steps 23-24), authenticator
+// registered (step 26), whether the attestation is good enough (step 24:
+// `attestation_trusted` says whether x5c ends at one of
+// `attestation_trust.anchors`; policy is the caller's), authenticator
 // extension outputs (step 20; tpmauthn requests none and ignores any).
 Result<VerifiedRegistration> VerifyRegistration(const RegistrationResponse& response,
                                                 const RegistrationExpectations& expected);

@@ -70,8 +70,6 @@ void VirtualAuthenticator::UseBatchAttestation() {
   OPENSSL_free(der);
 }
 
-namespace {
-
 Bytes SignWith(EVP_PKEY* key, CoseAlgorithm alg, ByteView data) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   const EVP_MD* md = alg == CoseAlgorithm::kEdDSA ? nullptr : EVP_sha256();
@@ -87,8 +85,6 @@ Bytes SignWith(EVP_PKEY* key, CoseAlgorithm alg, ByteView data) {
   sig.resize(len);
   return sig;
 }
-
-}  // namespace
 
 Bytes VirtualAuthenticator::Sign(ByteView message) const {
   Bytes data(message.begin(), message.end());

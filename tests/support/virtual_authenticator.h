@@ -14,6 +14,9 @@
 
 namespace tpmauthn::testing {
 
+// A signature by `key` under `alg` (ES256 as DER), as an authenticator makes it.
+webauthn::Bytes SignWith(EVP_PKEY* key, webauthn::CoseAlgorithm alg, webauthn::ByteView data);
+
 struct Faults {
   bool bad_signature = false;         // flip a bit of the signed data before signing
   bool raw_signature = false;         // ES256 r||s instead of DER

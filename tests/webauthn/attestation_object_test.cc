@@ -66,8 +66,10 @@ BOOST_AUTO_TEST_CASE(structure_rules) {
   Bytes extended = good;
   extended.push_back(0x00);
   ExpectObjectError(extended, Check::kAttestationObject, "1 trailing bytes");
+  ExpectObjectError(Encode("android-key", cbor::NewMap(0), auth_data),
+                    Check::kAttestationObject, "unsupported attestation format");
   ExpectObjectError(Encode("tpm", cbor::NewMap(0), auth_data), Check::kAttestationObject,
-                    "unsupported attestation format");
+                    "tpm attStmt lacks ver");
   auto stmt = cbor::NewMap(1);
   cbor::MapAdd(stmt.get(), cbor::Text("x"), cbor::Int(1));
   ExpectObjectError(Encode("none", std::move(stmt), auth_data), Check::kAttestationObject,
