@@ -15,6 +15,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/ldap_commands.h"
+#include "config/attestation_policy.h"
 #include "config/ldap_settings.h"
 #include "config/ldif.h"
 #include "cli/tpm_commands.h"
@@ -107,6 +108,24 @@ int RunRemove(const CredentialFileArgs& file, const std::string& user,
   return kExitOk;
 }
 
+namespace {
+
+// "attca: TPM id:49424D00 swtpm, chain trusted", "self", "basic, not checked
+// against any trust anchor".
+std::string AttestationSummary(const wa::VerifiedRegistration& v) {
+  std::string out(wa::ToString(v.attestation_type));
+  if (v.tpm_device) out += ": TPM " + v.tpm_device->manufacturer + " " + v.tpm_device->model;
+  if (v.attestation_type == wa::AttestationType::kBasic ||
+      v.attestation_type == wa::AttestationType::kAttCa) {
+    out += v.attestation_trusted                     ? ", chain trusted"
+           : v.attestation_untrusted_because.empty() ? ", not checked against any trust anchor"
+                                                     : ", chain NOT trusted";
+  }
+  return out;
+}
+
+}  // namespace
+
 int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& out,
            std::ostream& err) {
   if (args.kind != "tpm" && args.kind != "fido2" && args.kind != "remote") {
@@ -117,6 +136,21 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
   }
   if (args.ldif && args.dn.empty()) {
     return Fail(err, "add", "--ldif needs --dn (the user's entry)", kExitUsage);
+  }
+  const auto requirement = config::ParseAttestationRequirement(args.require_attestation);
+  if (!requirement) {
+    return Fail(err, "add", "--require-attestation must be none, self or tpm", kExitUsage);
+  }
+  if (*requirement == config::AttestationRequirement::kTpm && !args.trust_anchors) {
+    return Fail(err, "add",
+                "--require-attestation tpm needs --trust-anchors DIR (the attestation CA's root)",
+                kExitUsage);
+  }
+  std::vector<wa::Bytes> anchors;
+  if (args.trust_anchors) {
+    auto loaded = config::LoadTrustAnchors(*args.trust_anchors);
+    if (!loaded) return Fail(err, "add", "--trust-anchors: " + loaded.error().message, kExitUsage);
+    anchors = std::move(*loaded);
   }
   std::string error;
   auto text = ReadInput(args.response_path, error);
@@ -132,6 +166,7 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
   expected.origins = {origin};
   expected.rp_ids = {rp_id};
   expected.require_user_verification = args.uv == "pin";
+  expected.attestation_trust.anchors = std::move(anchors);
   if (args.challenge) {
     auto challenge = wa::Base64UrlDecode(*args.challenge);
     if (!challenge) return Fail(err, "add", "--challenge: " + challenge.error().message, kExitUsage);
@@ -150,6 +185,12 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
     return Fail(err, "add",
                 "registration rejected (" + std::string(wa::ToString(verified.error().check)) +
                     "): " + verified.error().message,
+                kExitRejected);
+  }
+  if (auto shortfall = config::AttestationShortfall(*verified, *requirement)) {
+    return Fail(err, "add",
+                "registration rejected (attestation, --require-attestation " +
+                    args.require_attestation + "): " + *shortfall,
                 kExitRejected);
   }
   Credential c;
@@ -173,11 +214,7 @@ int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& ou
     return Fail(err, "add", ok.error().message, kExitRejected);
   }
   out << "added credential " << wa::Base64UrlEncode(c.id) << " for " << c.user << " to "
-      << file.path << " (attestation: " << wa::ToString(verified->attestation_type)
-      << (verified->attestation_type == wa::AttestationType::kBasic && !verified->attestation_trusted
-              ? ", not checked against any trust anchor"
-              : "")
-      << ")\n";
+      << file.path << " (attestation: " << AttestationSummary(*verified) << ")\n";
   return kExitOk;
 }
 
@@ -343,6 +380,11 @@ Verb RegisterAdd(CLI::App& app) {
   c->add_option("--label", args->label, "free-text label");
   c->add_flag("--ldif", args->ldif, "print the LDIF that adds it to the user's entry instead");
   c->add_option("--dn", args->dn, "with --ldif: the user's entry");
+  c->add_option("--require-attestation", args->require_attestation,
+                 "none, self, or tpm (a TPM-bound key, chain to --trust-anchors)")
+      ->capture_default_str();
+  c->add_option("--trust-anchors", args->trust_anchors,
+                "directory of attestation root certificates (*.pem, *.crt, *.der)");
   c->add_option("--attribute", args->attribute, "with --ldif: the attribute")
       ->capture_default_str();
   return {c, [args](const GlobalArgs& g) { return RunAdd(g.file, *args, std::cout, std::cerr); }};

@@ -29,6 +29,8 @@ struct AddArgs {
   bool ldif = false;  // print the LDIF change for DN instead of adding the line
   std::string dn;
   std::string attribute = "tpmauthnCredential";
+  std::string require_attestation = "none";  // none | self | tpm
+  std::optional<std::string> trust_anchors;  // DIR of attestation roots (tpm: required)
 };
 int RunAdd(const CredentialFileArgs& file, const AddArgs& args, std::ostream& out,
            std::ostream& err);
