@@ -105,7 +105,7 @@ ConfigResult<std::vector<webauthn::Bytes>> LoadTrustAnchors(const std::string& d
   if (::stat(dir.c_str(), &st) != 0) return ConfigFail(dir + ": " + ErrnoMessage(errno));
   auto opened = OpenTrustedDirectory(dir, 0755);  // exists: never created here
   if (!opened) return opened.error();
-  std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(::dup(opened->get())), ::closedir);
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(::fdopendir(::fcntl(opened->get(), F_DUPFD_CLOEXEC, 0)), ::closedir);
   if (!listing) return ConfigFail(dir + ": " + ErrnoMessage(errno));
   std::vector<std::string> names;
   while (dirent* entry = ::readdir(listing.get())) {
