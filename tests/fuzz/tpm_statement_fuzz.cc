@@ -1,5 +1,7 @@
-// libFuzzer harness: a "tpm" attStmt (CBOR map) through the §8.3 verifier.
-// The credential key is taken from the statement's own pubArea when it holds
+// libFuzzer harness: a "tpm" attStmt through the §8.3 verifier. Input:
+// authData length (2 bytes, big-endian), authData, clientDataHash (32 bytes),
+// then the attStmt CBOR map — so seeds from a real registration reach every
+// rule. The credential key is taken from the statement's own pubArea when it holds
 // a usable P-256 or RSA key, so that fuzzed inputs get past the pubArea check
 // and reach certInfo (TPMS_ATTEST), the Name, the signature and the AIK
 // certificate rules; otherwise a fixed key stands in.
@@ -50,7 +52,15 @@ std::optional<CoseKey> KeyOf(const Bytes& pub_area) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto item = cbor::DecodeExact({data, size}, Check::kAttestationObject, "attStmt");
+  if (size < 2) return 0;
+  const size_t auth_length = (size_t{data[0]} << 8) | data[1];
+  if (size < 2 + auth_length + 32) return 0;
+  const ByteView auth_data_bytes(data + 2, auth_length);
+  const ByteView client_data_hash(data + 2 + auth_length, 32);
+  const ByteView stmt_bytes(data + 2 + auth_length + 32, size - 2 - auth_length - 32);
+  auto auth_data = AuthenticatorData::Parse(auth_data_bytes);
+  if (!auth_data) return 0;
+  auto item = cbor::DecodeExact(stmt_bytes, Check::kAttestationObject, "attStmt");
   if (!item || !cbor_isa_map(item->get())) return 0;
   TpmStatement statement;
   int64_t alg = 0;
@@ -60,12 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)TpmName(statement.pub_area);
   auto key = KeyOf(statement.pub_area);
   if (!key) return 0;
-  static const Bytes kAuthData(37, 0x11);
-  AuthenticatorData auth_data;
-  auth_data.attested = AttestedCredentialData{{}, Bytes(16, 1), key->encoded()};
-  const Bytes client_data_hash(32, 0x22);
   static const AttestationTrust kNoAnchors;
-  (void)VerifyTpmStatement(statement, alg, sig, x5c, kAuthData, auth_data, client_data_hash, *key,
-                           &kNoAnchors);
+  (void)VerifyTpmStatement(statement, alg, sig, x5c, auth_data_bytes, *auth_data,
+                           client_data_hash, *key, &kNoAnchors);
   return 0;
 }
