@@ -327,16 +327,19 @@ Result<VerifiedTpmAttestation> VerifyTpmStatement(const TpmStatement& statement,
   if (auto problem = PubAreaKeyProblem(pub, credential_key)) {
     return RuleError(TpmRule::kPubAreaKey, *problem);
   }
-  // Step 4: certInfo.
+  // Step 4: certInfo. The magic is read before unmarshalling: tpm2-tss 4.x's
+  // Tss2_MU_TPMS_ATTEST_Unmarshal refuses a wrong one itself (and logs it).
+  const uint8_t kGenerated[4] = {0xff, 0x54, 0x43, 0x47};  // TPM_GENERATED_VALUE
+  if (statement.cert_info.size() < 4 ||
+      !std::equal(kGenerated, kGenerated + 4, statement.cert_info.begin())) {
+    return RuleError(TpmRule::kMagic, "magic is not TPM_GENERATED_VALUE");
+  }
   TPMS_ATTEST attest{};
   offset = 0;
   if (Tss2_MU_TPMS_ATTEST_Unmarshal(statement.cert_info.data(), statement.cert_info.size(),
                                     &offset, &attest) != TSS2_RC_SUCCESS ||
       offset != statement.cert_info.size()) {
     return RuleError(TpmRule::kCertInfo, "not one whole TPMS_ATTEST");
-  }
-  if (attest.magic != TPM2_GENERATED_VALUE) {
-    return RuleError(TpmRule::kMagic, "magic is not TPM_GENERATED_VALUE");
   }
   if (attest.type != TPM2_ST_ATTEST_CERTIFY) {
     return RuleError(TpmRule::kAttestType, "type is not TPM_ST_ATTEST_CERTIFY");

@@ -273,7 +273,19 @@ RegistrationResponse TpmAttestationBuilder::Make(std::string_view rp_id, std::st
   }
   Check(X509_sign(aik_cert.get(), intermediate_key_.get(), EVP_sha256()) > 0, "sign AIK");
 
-  std::vector<Bytes> x5c = {Der(aik_cert.get()),
+  Bytes aik_der = Der(aik_cert.get());
+  if (b.cert_version != 2) {
+    // OpenSSL 3.5 signs a certificate with extensions as v3 whatever was set:
+    // write v2 into the DER (the version rule runs before the chain's
+    // signatures are checked).
+    Check(b.cert_version == 1, "cert_version must be 1 or 2");
+    const Bytes v3 = {0xa0, 0x03, 0x02, 0x01, 0x02}, v2 = {0xa0, 0x03, 0x02, 0x01, 0x01};
+    auto at = std::search(aik_der.begin(), aik_der.end(), v3.begin(), v3.end());
+    if (at != aik_der.end()) at[4] = 0x01;
+    Check(std::search(aik_der.begin(), aik_der.end(), v2.begin(), v2.end()) != aik_der.end(),
+          "version field");
+  }
+  std::vector<Bytes> x5c = {aik_der,
                             b.corrupt_intermediate ? stranger_der_ : intermediate_der_};
   Bytes object = AttestationObject::EncodeTpm(auth_data, static_cast<CoseAlgorithm>(b.alg.value_or(
                                                              static_cast<int64_t>(alg))),

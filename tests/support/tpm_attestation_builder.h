@@ -30,7 +30,7 @@ struct TpmBreaks {
   bool name_of_other_pub_area = false;         // attested name of a different pubArea
   bool name_alg_unknown = false;               // pubArea nameAlg not a hash (and name to match)
   bool bad_sig = false;
-  long cert_version = 2;                       // X.509 v3
+  long cert_version = 2;                       // X.509 v3; 1: v2
   bool cert_subject = false;                   // a non-empty subject
   bool san_missing = false, san_not_critical = false, san_without_model = false;
   std::string manufacturer = "id:49424D00";

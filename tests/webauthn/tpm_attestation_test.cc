@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(each_rule_refuses_the_statement_that_breaks_it) {
       {"attested-name", [](TpmBreaks& b) { b.name_of_other_pub_area = true; }},
       {"attested-name", [](TpmBreaks& b) { b.name_alg_unknown = true; }},
       {"sig", [](TpmBreaks& b) { b.bad_sig = true; }},
-      {"aik-version", [](TpmBreaks& b) { b.cert_version = 0; }},
+      {"aik-version", [](TpmBreaks& b) { b.cert_version = 1; }},
       {"aik-subject", [](TpmBreaks& b) { b.cert_subject = true; }},
       {"aik-san", [](TpmBreaks& b) { b.san_missing = true; }},
       {"aik-san", [](TpmBreaks& b) { b.san_not_critical = true; }},
