@@ -123,6 +123,9 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
               std::ostream& out, std::ostream& err) {
   const char* kCommand = "enroll";
   if (args.uv != "pin" && args.uv != "none") return Usage(err, kCommand, "--uv must be pin or none");
+  if (args.authenticator == "fido2" && args.counter) {
+    return Usage(err, kCommand, "--counter is for --authenticator tpm (a security key keeps its own)");
+  }
   if (args.authenticator == "fido2") return RunEnrollFido2(file, args, out, err);
   if (args.authenticator != "tpm") {
     return Usage(err, kCommand, "--authenticator must be tpm or fido2");
@@ -136,6 +139,9 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   }
   auto pcrs = ParsePcrs(args.pcrs);
   if (!pcrs) return Usage(err, kCommand, "--pcrs must be a comma-separated list of 0-23");
+  if (args.counter && *args.counter != "tpm" && *args.counter != "file") {
+    return Usage(err, kCommand, "--counter must be tpm or file");
+  }
   const std::string origin = args.origin.value_or(config::DefaultOrigin());
   const std::string rp_id = args.rp_id.value_or(origin);
   wa::Bytes challenge;
@@ -171,9 +177,18 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   request.pin = with_pin;
   request.pin_tries = args.pin_tries;
   request.pcrs = *pcrs;
+  using Counter = tpm::MakeCredentialRequest::Counter;
+  request.counter = !args.counter ? Counter::kTpmOrFile
+                    : *args.counter == "tpm" ? Counter::kTpm
+                                             : Counter::kFile;
   auto made = authenticator.MakeCredential(request, pin);
   pin.Wipe();
   if (!made) return Report(err, kCommand, made.error());
+  if (!made->counter_note.empty()) {
+    err << "tpmauthn: enroll: note: the sign counter is kept in the key file, not the TPM ("
+        << made->counter_note << "); a key store restored from a backup will then look like a "
+        << "clone to relying parties\n";
+  }
 
   // Verify our own registration as a relying party would (§7.1).
   wa::RegistrationResponse response{
@@ -321,7 +336,8 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
       for (const tpm::KeyRecord& r : *records) {
         nlohmann::ordered_json c = {{"id", wa::Base64UrlEncode(r.credential_id)},
                                     {"user", r.user},
-                                    {"label", r.label}};
+                                    {"label", r.label},
+                                    {"signCounter", r.counter_index ? "tpm" : "file"}};
         if (!r.pin) {
           c["scheme"] = "none";
         } else if (!r.pin_index) {
@@ -408,6 +424,16 @@ int RunStatus(const TpmArgs& tpm_args, bool json, std::ostream& out, std::ostrea
           out << "own PIN index " << c["pinIndex"].get<std::string>() << ", state unknown"
               << (c.contains("error") ? ": " + c["error"].get<std::string>() : "") << "\n";
         }
+      }
+    }
+    if (status.contains("credentials")) {
+      size_t tpm_counters = 0, file_counters = 0;
+      for (const auto& c : status["credentials"]) {
+        (c["signCounter"].get<std::string>() == "tpm" ? tpm_counters : file_counters)++;
+      }
+      if (tpm_counters + file_counters) {
+        out << "Counter:  " << config::CountOf(tpm_counters, "credential", "credentials")
+            << " on the TPM's NV counter, " << file_counters << " in the key file\n";
       }
     }
     if (legacy && status["lockout"].contains("lockoutAuthSet") &&
@@ -519,6 +545,8 @@ Verb RegisterEnroll(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--device", args->device, "fido2: the key's device path (default: the one key)");
   c->add_flag("--resident", args->resident, "fido2: a discoverable (resident) credential");
+  c->add_option("--counter", args->counter,
+                "tpm (the TPM's NV counter; default when the TPM allows it) or file");
   return {c, [args](const GlobalArgs& g) {
             return RunEnroll(g.tpm, g.file, *args, std::cout, std::cerr);
           }};

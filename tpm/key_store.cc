@@ -80,6 +80,10 @@ std::string SerializeKeyRecord(const KeyRecord& r) {
     j["pinIndexName"] = Base64UrlEncode(r.pin_index_name);
     j["pinTries"] = r.pin_tries;
   }
+  if (r.counter_index) {
+    j["counterIndex"] = r.counter_index;
+    j["counterOffset"] = r.counter_offset;
+  }
   return j.dump(1) + "\n";
 }
 
@@ -90,7 +94,7 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
   static const std::set<std::string> kMembers = {
       "format", "version", "credentialId", "rpId",    "user", "userHandle", "label", "created",
       "srkName", "public", "private",      "uv",      "pinSalt", "pcrs",    "counter",
-      "pinIndex", "pinIndexName", "pinTries"};
+      "pinIndex", "pinIndexName", "pinTries", "counterIndex", "counterOffset"};
   for (const auto& [key, value] : j.items()) {
     if (!kMembers.count(key)) return bad("unknown member \"" + key + "\"");
   }
@@ -149,6 +153,21 @@ TpmResult<KeyRecord> ParseKeyRecord(std::string_view text, const std::string& na
     return bad("counter missing or out of range");
   }
   r.counter = counter->get<uint32_t>();
+  auto counter_index = j.find("counterIndex");
+  auto counter_offset = j.find("counterOffset");
+  if (counter_index != j.end() || counter_offset != j.end()) {
+    // Owner-range NV handles (TCG registry 0x01000000-0x013FFFFF).
+    if (counter_index == j.end() || !counter_index->is_number_unsigned() ||
+        counter_index->get<uint64_t>() < 0x01000000 ||
+        counter_index->get<uint64_t>() > 0x013fffff) {
+      return bad("counterIndex missing or not an owner NV handle");
+    }
+    if (counter_offset == j.end() || !counter_offset->is_number_unsigned()) {
+      return bad("counterOffset missing or mistyped");
+    }
+    r.counter_index = counter_index->get<uint32_t>();
+    r.counter_offset = counter_offset->get<uint64_t>();
+  }
   // Version 1: the PIN is the key's authValue (legacy-da). Version 2: a PIN
   // credential's PIN lives in its own NV index (tpm/pin_index.h).
   auto index = j.find("pinIndex");

@@ -10,7 +10,10 @@
 //   private, uv ("pin"|"none"), pinSalt, pcrs ([indices], SHA-256 bank),
 //   counter — byte strings in base64url; version 2 (a PIN credential made
 //   since 0.2) adds pinIndex (the NV handle), pinIndexName (its Name,
-//   checked before the PIN is sent) and pinTries. Unknown members are errors.
+//   checked before the PIN is sent) and pinTries. Either version may have
+//   counterIndex (the TPM NV counter's handle, tpm/nv_counter.h) with
+//   counterOffset (its value at enrollment): signCount comes from the TPM,
+//   and counter only echoes the last one released. Unknown members are errors.
 //
 // Credential ids are 32 random bytes, not the wrapped blob: the id travels to
 // relying parties (and over SSH), so it should reveal nothing and stay small;
@@ -19,6 +22,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +33,9 @@
 namespace tpmauthn::tpm {
 
 inline constexpr size_t kCredentialIdSize = 32;
+
+// Takes the next signature counter value (KeyStore::WithNextCounter).
+using CounterTaker = std::function<TpmResult<uint32_t>()>;
 
 struct KeyRecord {
   webauthn::Bytes credential_id;
@@ -48,6 +56,10 @@ struct KeyRecord {
   uint32_t pin_index = 0;
   webauthn::Bytes pin_index_name;
   uint32_t pin_tries = 0;        // its pinLimit, kept for reset-pin
+  // The TPM sign counter (tpm/nv_counter.h); 0: the counter above is the
+  // source, kept in this file.
+  uint32_t counter_index = 0;
+  uint64_t counter_offset = 0;
 };
 
 class KeyStore {
@@ -65,12 +77,15 @@ class KeyStore {
   TpmResult<std::vector<KeyRecord>> List() const;
   TpmResult<void> Remove(webauthn::ByteView credential_id) const;
 
-  // Under the credential's lock: reloads the record, gives `sign` the next
-  // counter value, and if it succeeds stores that value durably before
-  // returning — so a released signature's counter is never reused.
-  template <typename Fn>
-  auto WithNextCounter(webauthn::ByteView credential_id, Fn&& sign) const
-      -> decltype(sign(std::declval<const KeyRecord&>(), uint32_t{}));
+  // Under the credential's lock: reloads the record and runs
+  // `sign(record, take)`. `take()` gets a counter value from `next`
+  // (TpmResult<uint32_t>(const KeyRecord&)); `sign` calls it as late as it
+  // can (after the PIN is proven), so a refused try takes none. If `sign`
+  // succeeds, the last value taken is stored durably before returning — so a
+  // released signature's counter is never reused.
+  template <typename Next, typename Fn>
+  auto WithNextCounter(webauthn::ByteView credential_id, Next&& next, Fn&& sign) const
+      -> decltype(sign(std::declval<const KeyRecord&>(), std::declval<const CounterTaker&>()));
 
   // Runs `fn` under the credential's lock (the one WithNextCounter holds).
   template <typename Fn>
@@ -87,20 +102,32 @@ std::string SerializeKeyRecord(const KeyRecord& record);
 
 void UnlockFd(int fd);
 
-template <typename Fn>
-auto KeyStore::WithNextCounter(webauthn::ByteView credential_id, Fn&& sign) const
-    -> decltype(sign(std::declval<const KeyRecord&>(), uint32_t{})) {
-  using Out = decltype(sign(std::declval<const KeyRecord&>(), uint32_t{}));
+// The next counter of a credential that keeps it in its key file.
+inline TpmResult<uint32_t> NextFileCounter(const KeyRecord& record) {
+  if (record.counter == UINT32_MAX) {
+    return TpmFail(TpmErrorKind::kStore, "signature counter exhausted; re-enroll");
+  }
+  return record.counter + 1;
+}
+
+template <typename Next, typename Fn>
+auto KeyStore::WithNextCounter(webauthn::ByteView credential_id, Next&& next, Fn&& sign) const
+    -> decltype(sign(std::declval<const KeyRecord&>(), std::declval<const CounterTaker&>())) {
+  using Out =
+      decltype(sign(std::declval<const KeyRecord&>(), std::declval<const CounterTaker&>()));
   return WithLock(credential_id, [&]() -> Out {
     auto record = Load(credential_id);
     if (!record) return record.error();
-    if (record->counter == UINT32_MAX) {
-      return TpmFail(TpmErrorKind::kStore, "signature counter exhausted; re-enroll");
-    }
-    const uint32_t next = record->counter + 1;
-    auto result = sign(*record, next);
+    std::optional<uint32_t> taken;
+    const CounterTaker take = [&]() -> TpmResult<uint32_t> {
+      TpmResult<uint32_t> counter = next(*record);
+      if (counter) taken = *counter;
+      return counter;
+    };
+    auto result = sign(*record, take);
     if (!result) return result;
-    record->counter = next;
+    if (!taken) return TpmFail(TpmErrorKind::kStore, "signed without a counter");
+    record->counter = *taken;
     if (auto ok = Write(*record); !ok) return ok.error();
     return result;
   });

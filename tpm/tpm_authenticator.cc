@@ -385,6 +385,21 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   record.created = config::TodayUtc();
   record.pin = request.pin;
   record.pcrs = request.pcrs;
+  std::string counter_note;
+  if (request.counter != MakeCredentialRequest::Counter::kFile) {
+    auto start = RetryWhileBusy([&] {
+      return PrepareSignCounter(connection_.esys(), request.counter_index);
+    });
+    if (start) {
+      record.counter_index = request.counter_index;
+      record.counter_offset = *start;
+    } else if (request.counter == MakeCredentialRequest::Counter::kTpmOrFile &&
+               start.error().kind == TpmErrorKind::kRefused) {
+      counter_note = start.error().message;
+    } else {
+      return start.error();
+    }
+  }
 
   AuthGuard auth;
   if (request.pin) DeriveAuthValue(pin, record.pin_salt, auth.auth);
@@ -394,6 +409,8 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
   if (record.pin_index) rollback.index = PinIndex{record.pin_index, record.pin_index_name};
   if (auto ok = store_.Create(record); !ok) return ok.error();
   rollback.index.reset();
+  made->tpm_counter = record.counter_index != 0;
+  made->counter_note = std::move(counter_note);
   return made;
 }
 
@@ -476,7 +493,8 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
     record.pin_index_name = rollback.index->name;
     record.pin_tries = request.pin_tries;
     session->Reset();  // swtpm holds three sessions; signing needs two
-    signature = SignWithPinIndex(*srk, key.get(), record, auth, digest);
+    signature = SignWithPinIndex(*srk, key.get(), record, auth,
+                                 [&]() -> TpmResult<Bytes> { return digest; });
   } else {
     rc = Esys_TR_SetAuth(esys, key.get(), &auth);
     if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TR_SetAuth");
@@ -499,14 +517,23 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
       record.credential_id, auth_data_bytes,
       webauthn::AttestationObject::EncodePackedSelf(auth_data_bytes,
                                                     webauthn::CoseAlgorithm::kES256, *signature),
-      *cose};
+      *cose, false, {}};
 }
 
 TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& request,
                                                         const SecretBytes* pin) {
+  auto next = [&](const KeyRecord& record) -> TpmResult<uint32_t> {
+    if (!record.counter_index) return NextFileCounter(record);
+    // No retry here: a busy TPM (TPM_RC_NV_RATE) fails this try of
+    // SignWithKey, which lets go of its handles before RetryWhileBusy
+    // tries again.
+    auto value = IncrementSignCounter(connection_.esys(), record.counter_index);
+    if (!value) return value.error();
+    return SignCountFor(*value, record.counter_offset);
+  };
   return store_.WithNextCounter(
-      request.credential_id,
-      [&](const KeyRecord& record, uint32_t counter) -> TpmResult<MadeAssertion> {
+      request.credential_id, next,
+      [&](const KeyRecord& record, const CounterTaker& take) -> TpmResult<MadeAssertion> {
         if (record.rp_id != request.rp_id) {
           return TpmFail(TpmErrorKind::kRefused,
                          "this credential belongs to RP ID \"" + record.rp_id + "\"");
@@ -514,10 +541,19 @@ TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& 
         if (record.pin && (!pin || pin->empty())) {
           return TpmFail(TpmErrorKind::kRefused, "a PIN is required");
         }
-        webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, record.pin);
-        auth_data.sign_count = counter;
-        Bytes auth_data_bytes = auth_data.Serialize();
-        Bytes digest = webauthn::Sha256(Concat(auth_data_bytes, request.client_data_hash));
+        uint32_t counter = 0;
+        Bytes auth_data_bytes;
+        // Called once the TPM has accepted the PIN: a wrong one takes no
+        // counter value (and costs the TPM's counter no NV write).
+        auto digest = [&]() -> TpmResult<Bytes> {
+          auto taken = take();
+          if (!taken) return taken.error();
+          counter = *taken;
+          webauthn::AuthenticatorData auth_data = AuthDataHeader(request.rp_id, record.pin);
+          auth_data.sign_count = counter;
+          auth_data_bytes = auth_data.Serialize();
+          return webauthn::Sha256(Concat(auth_data_bytes, request.client_data_hash));
+        };
         auto signature = RetryWhileBusy([&] { return SignWithKey(record, digest, pin); });
         if (!signature) return signature.error();
         return MadeAssertion{record.credential_id, auth_data_bytes, *signature,
@@ -525,7 +561,8 @@ TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& 
       });
 }
 
-TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record, webauthn::ByteView digest,
+TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record,
+                                               const DigestSource& digest,
                                                const SecretBytes* pin) {
   ESYS_CONTEXT* esys = connection_.esys();
   auto pub = UnmarshalFromBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(record.public_blob,
@@ -578,7 +615,9 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record, webauthn
   // round trip fewer than a flush.
   rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
-  auto signature = SignDigest(esys, key->get(), session->get(), digest);
+  auto to_sign = digest();
+  if (!to_sign) return to_sign.error();
+  auto signature = SignDigest(esys, key->get(), session->get(), *to_sign);
   // On success the TPM flushed the session; on failure it did too when the
   // command got as far as the authorization check, so flushing it again would
   // only fail. TransientHandle tolerates both.
@@ -590,7 +629,7 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record, webauthn
 
 TpmResult<Bytes> TpmAuthenticator::SignWithPinIndex(const Srk& srk, ESYS_TR key,
                                                     const KeyRecord& record, const TPM2B_AUTH& auth,
-                                                    webauthn::ByteView digest) {
+                                                    const DigestSource& digest) {
   ESYS_CONTEXT* esys = connection_.esys();
   auto index = OpenPinIndex(esys, record.pin_index, record.pin_index_name);
   if (!index) return index.error();
@@ -607,7 +646,9 @@ TpmResult<Bytes> TpmAuthenticator::SignWithPinIndex(const Srk& srk, ESYS_TR key,
   }
   TSS2_RC rc = Esys_TRSess_SetAttributes(esys, policy->get(), 0, TPMA_SESSION_CONTINUESESSION);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
-  auto signature = SignDigest(esys, key, policy->get(), digest);
+  auto to_sign = digest();
+  if (!to_sign) return to_sign.error();
+  auto signature = SignDigest(esys, key, policy->get(), *to_sign);
   if (!signature) return PcrsChanged(signature.error());
   policy->Forget();
   return signature;

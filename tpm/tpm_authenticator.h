@@ -23,12 +23,14 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tpm/connection.h"
 #include "tpm/key_store.h"
+#include "tpm/nv_counter.h"
 #include "tpm/pin_index.h"
 #include "webauthn/secret.h"
 #include "tpm/tpm_error.h"
@@ -53,6 +55,12 @@ struct MakeCredentialRequest {
   uint32_t pin_tries = kPinTriesDefault;  // the PIN index's limit (kPinTriesMin-Max)
   enum class PinScheme { kPinIndex, kLegacyDa } scheme = PinScheme::kPinIndex;
   std::vector<uint32_t> pcrs;        // bind to these SHA-256 PCRs' current values
+  // Where signCount comes from: the key file, or the TPM's NV counter at
+  // `counter_index` (tpm/nv_counter.h; defined at first use). kTpmOrFile:
+  // the TPM's unless it refuses to give one (owner authorization set, NV
+  // full, the handle taken), then the key file's, said in counter_note.
+  enum class Counter { kFile, kTpm, kTpmOrFile } counter = Counter::kFile;
+  TPM2_HANDLE counter_index = kSignCounterIndex;
   std::optional<webauthn::Bytes> pin_salt_for_testing;
 };
 
@@ -61,6 +69,8 @@ struct MadeCredential {
   webauthn::Bytes authenticator_data;
   webauthn::Bytes attestation_object;  // packed, self attestation, alg -7
   webauthn::Bytes public_key;          // COSE_Key
+  bool tpm_counter = false;            // signCount comes from the TPM's NV counter
+  std::string counter_note;            // kTpmOrFile fell back: why
 };
 
 struct AssertionRequest {
@@ -105,8 +115,10 @@ class TpmAuthenticator {
                                            const SecretBytes& pin);
 
   // Signs for a stored credential. The record's rp_id must equal request.rp_id.
-  // `pin` is required for uv=pin credentials. The counter is stored before the
-  // signature is returned. A wrong PIN fills tries_left; lockout fills
+  // `pin` is required for uv=pin credentials. The counter (the key file's
+  // + 1, or the TPM counter incremented, minus the credential's offset) is
+  // stored before the signature is returned; a TPM counter that is missing,
+  // foreign or rate-limited fails the assertion, never falls back. A wrong PIN fills tries_left; lockout fills
   // recovery_seconds.
   TpmResult<MadeAssertion> GetAssertion(const AssertionRequest& request, const SecretBytes* pin);
 
@@ -139,13 +151,16 @@ class TpmAuthenticator {
                                                 const TPM2B_AUTH& auth, KeyRecord& record);
   // One try at the TPM part of GetAssertion: SRK check, salted session,
   // Load, Sign, flush (5 commands; a per-credential PIN adds NV_ReadPublic,
-  // a policy session and PolicySecret: 8).
-  TpmResult<webauthn::Bytes> SignWithKey(const KeyRecord& record, webauthn::ByteView digest,
+  // a policy session and PolicySecret: 8; the TPM counter 4 more). `digest`
+  // is asked for right before TPM2_Sign — after PolicySecret
+  // accepted the PIN, for a per-credential-PIN key.
+  using DigestSource = std::function<TpmResult<webauthn::Bytes>()>;
+  TpmResult<webauthn::Bytes> SignWithKey(const KeyRecord& record, const DigestSource& digest,
                                          const SecretBytes* pin);
   // Signs `digest` with the loaded `key` of a kPinIndex credential:
-  // [PolicyPCR,] PolicySecret(index, auth), Sign.
+  // [PolicyPCR,] PolicySecret(index, auth), digest(), Sign.
   TpmResult<webauthn::Bytes> SignWithPinIndex(const Srk& srk, ESYS_TR key, const KeyRecord& record,
-                                              const TPM2B_AUTH& auth, webauthn::ByteView digest);
+                                              const TPM2B_AUTH& auth, const DigestSource& digest);
   TpmResult<void> ResetPinLocked(webauthn::ByteView credential_id, const SecretBytes& new_pin);
   TpmResult<void> ChangePinLocked(webauthn::ByteView credential_id, const SecretBytes& current,
                                   const SecretBytes& new_pin);

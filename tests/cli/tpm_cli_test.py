@@ -212,6 +212,89 @@ with tempfile.TemporaryDirectory() as tmp:
               and "deleted its TPM key and PIN index" in out
               and not os.listdir(os.path.join(tmp, "keys"))
               and {int(h, 16) for h in before - nv_indexes()} == {pin_index}, (out, err, before, nv_indexes()))
+        check("... and leaves the shared TPM sign counter",
+              0x01287a00 in {int(h, 16) for h in nv_indexes()}, nv_indexes())
+
+        # Issue #15: the sign counter survives a key store restored from a
+        # backup (TPM counter, the default); with --counter file the relying
+        # party sees a clone.
+        keys = os.path.join(tmp, "keys")
+
+        def enroll_json(user, *extra):
+            challenge = b64(os.urandom(32))
+            rc, out, err = run(["enroll", user, "--pin-fd", "3", "--json", "--rp-id", "pam://host",
+                                "--origin", "pam://host", "--challenge", challenge, *extra],
+                               pin=PIN)
+            if rc != 0:
+                return None, err
+            reg = json.loads(out)
+            doc = {"kind": "registration", "expectedChallenge": challenge,
+                   "expectedOrigin": "pam://host", "expectedRPID": "pam://host", "response": reg}
+            p = subprocess.run([tpmauthn, "verify", "-"], input=json.dumps(doc),
+                               capture_output=True, text=True)
+            return (reg, json.loads(p.stdout)["publicKey"]) if p.returncode == 0 else None, err
+
+        def login(user, reg, public_key, stored):
+            """assert + verify as a relying party that stored `stored`: (verify rc, counter)."""
+            challenge = b64(os.urandom(32))
+            rc, out, err = run(["assert", "--rp-id", "pam://host", "--origin", "pam://host",
+                                "--challenge", challenge, "--user", user, "--pin-fd", "3",
+                                "--json"], pin=PIN)
+            if rc != 0:
+                return rc, err
+            doc = {"kind": "authentication", "expectedChallenge": challenge,
+                   "expectedOrigin": "pam://host", "expectedRPID": "pam://host",
+                   "response": json.loads(out),
+                   "credential": {"id": reg["id"], "publicKey": public_key, "counter": stored}}
+            p = subprocess.run([tpmauthn, "verify", "-"], input=json.dumps(doc),
+                               capture_output=True, text=True)
+            return p.returncode, (json.loads(p.stdout).get("counter") if p.returncode == 0
+                                  else p.stdout + p.stderr)
+
+        for user, extra in (("carol", []), ("dave", ["--counter", "file"])):
+            made, err = enroll_json(user, *extra)
+            check(f"enroll {user} {' '.join(extra) or '(default counter)'}",
+                  made is not None and "note" not in err, err)
+            if made is None:
+                continue
+            reg, public_key = made
+            key_file = os.path.join(keys, reg["id"] + ".key")
+            backup = open(key_file).read()
+            stored = 0
+            for i in range(3):
+                rc, counter = login(user, reg, public_key, stored)
+                check(f"{user}: login {i + 1} accepted", rc == 0 and counter > stored, counter)
+                stored = counter if rc == 0 else stored
+            with open(key_file, "w") as f:
+                f.write(backup)
+            rc, counter = login(user, reg, public_key, stored)
+            if extra:
+                check(f"{user}: after the key store restore, the key file's counter goes back "
+                      "and the relying party refuses a clone", rc == 1 and '"check":"signCount"' in counter,
+                      (rc, counter))
+            else:
+                check(f"{user}: after the key store restore the next login is accepted "
+                      "(the TPM's counter)", rc == 0 and counter > stored, (rc, counter, stored))
+        rc, st = status_json()
+        check("status says which credential uses which counter",
+              sorted(c.get("signCounter") for c in st.get("credentials", [])) == ["file", "tpm"],
+              json.dumps(st.get("credentials")))
+        rc, out, err = run(["enroll", "erin", "--counter", "nvram", "--pin-fd", "3"], pin=PIN)
+        check("--counter must be tpm or file", rc == 2 and "--counter must be tpm or file" in err,
+              err)
+        # Something that is not a counter at the index: --counter tpm is
+        # refused; the default falls back to the key file and says so.
+        subprocess.run(["tpm2_nvundefine", *tcti, "-C", "o", "0x01287a00"], check=True,
+                       capture_output=True)
+        subprocess.run(["tpm2_nvdefine", *tcti, "-C", "o", "-s", "8",
+                        "-a", "ownerread|ownerwrite|authread|authwrite", "0x01287a00"],
+                       check=True, capture_output=True)
+        rc, out, err = run(["enroll", "erin", "--counter", "tpm", "--pin-fd", "3"], pin=PIN)
+        check("--counter tpm with a foreign index there: exit 1, the reason",
+              rc == 1 and "not a counter tpmauthn can use" in err, f"{rc} {err}")
+        rc, out, err = run(["enroll", "erin", "--pin-fd", "3"], pin=PIN)
+        check("the default falls back to the key file's counter and says so on stderr",
+              rc == 0 and "note: the sign counter is kept in the key file" in err, f"{rc} {err}")
     finally:
         swtpm.stop()
 

@@ -72,7 +72,11 @@ with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["tpm2_dictionarylockout", "-T", swtpm.tcti, "-s", "-n", "100000", "-t", "1",
                         "-l", "1"], check=True, capture_output=True, timeout=30)
         creds, keys, state = login_paths(tmp, "allocation failure test")
-        p = enroll(tpmauthn, swtpm.tcti, keys, creds, USER, RP, PIN)
+        # The key file's counter: its exact bookkeeping (+1 per login) is
+        # what the counter checks below follow. The TPM's NV counter may move
+        # more than once per login (a try refused after its increment); its
+        # failure paths are tpm_fault_test's.
+        p = enroll(tpmauthn, swtpm.tcti, keys, creds, USER, RP, PIN, counter="file")
         checks.check("enroll", p.returncode == 0, p.stderr)
         args = f"credentials={creds} store={keys} state={state} tcti={swtpm.tcti} rp_id={RP} origin={RP}"
         # Sanitizer build: AddressSanitizer checks every error path for memory

@@ -3,10 +3,12 @@
 resource manager: three object and three session slots for everyone): one
 process per user, each running ten pam_authenticate calls in threads.
 
-Every login must succeed; per user the counters the module accepted must be
-exactly 1..10 — each one strictly greater than the one stored before it, none
-lost, none accepted twice — and the stored counter (relying party) and the key
-record's counter (authenticator) must both end at 10. Then 20 concurrent
+Every login must succeed. Three users keep their sign counter in the key file:
+the counters the module accepted must be exactly 1..10 — each one strictly
+greater than the one stored before it, none lost, none accepted twice — and the
+stored counter (relying party) and the key record's counter (authenticator)
+must both end at 10. Two use the TPM's shared NV counter: ten distinct values,
+and both sides end at the highest. Then 20 concurrent
 `tpmauthn assert` runs (no relying-party lock, so they really contend for the
 TPM's slots) must all succeed. Afterwards the TPM holds no transient object or
 session and no temporary file is left.
@@ -28,6 +30,7 @@ from harness import (Checks, Swtpm, enroll, login_paths, pam_wrapper_env,  # noq
 
 tpmauthn, runner, module = sys.argv[1:4]
 USERS = [f"conc{i}" for i in range(5)]
+COUNTER = {user: "file" if i < 3 else "tpm" for i, user in enumerate(USERS)}
 LOGINS_PER_USER = 10
 RP = "pam://concurrency"
 PIN = "482916"
@@ -38,7 +41,7 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         creds, keys, state = login_paths(tmp, "concurrency test")
         for user in USERS:
-            p = enroll(tpmauthn, swtpm.tcti, keys, creds, user, RP, PIN)
+            p = enroll(tpmauthn, swtpm.tcti, keys, creds, user, RP, PIN, counter=COUNTER[user])
             checks.check(f"enroll {user}", p.returncode == 0, p.stderr)
         os.mkdir(f"{tmp}/pam.d")
         with open(f"{tmp}/pam.d/concurrency", "w") as f:
@@ -68,16 +71,31 @@ with tempfile.TemporaryDirectory() as tmp:
         checks.check(f"all {len(USERS) * LOGINS_PER_USER} concurrent logins succeed",
                      len(results) == 50 and not failures, "\n".join(failures))
         for user in USERS:
-            checks.check(f"{user}: accepted counters are exactly 1..{LOGINS_PER_USER}",
-                         sorted(accepted[user]) == list(range(1, LOGINS_PER_USER + 1)),
-                         sorted(accepted[user]))
+            if COUNTER[user] == "file":
+                checks.check(f"{user}: accepted counters are exactly 1..{LOGINS_PER_USER}",
+                             sorted(accepted[user]) == list(range(1, LOGINS_PER_USER + 1)),
+                             sorted(accepted[user]))
+            else:
+                # (Each accepted one was above the one stored before it: the
+                # module refuses anything else, and every login succeeded.)
+                checks.check(f"{user} (TPM counter): {LOGINS_PER_USER} distinct counters",
+                             len(accepted[user]) == LOGINS_PER_USER
+                             and len(set(accepted[user])) == LOGINS_PER_USER, accepted[user])
 
-        stored = sorted(open(f).read().split()[2] for f in glob.glob(f"{state}/*.counter"))
-        checks.check("every stored counter (relying party) is 10", stored == ["10"] * len(USERS), stored)
-        records = [json.load(open(f)) for f in glob.glob(f"{keys}/*.key")]
-        checks.check("every key record's counter (authenticator) is 10",
-                     sorted(r["counter"] for r in records) == [10] * len(USERS),
-                     [r["counter"] for r in records])
+        def records_by_user():
+            """{user: the key record's counter}"""
+            return {r["user"]: r["counter"]
+                    for r in (json.load(open(f)) for f in glob.glob(f"{keys}/*.key"))}
+
+        records = records_by_user()
+        stored = sorted(int(open(f).read().split()[2]) for f in glob.glob(f"{state}/*.counter"))
+        checks.check("every key record's counter (authenticator) is 10, or the last accepted "
+                     "(TPM counter)",
+                     all(records.get(u) == (10 if COUNTER[u] == "file"
+                                            else max(accepted[u], default=-1)) for u in USERS),
+                     records)
+        checks.check("the stored counters (relying party) are the key records'",
+                     stored == sorted(records.values()), (stored, records))
 
         # The CLI has no relying-party lock: 20 concurrent assertions contend
         # for the TPM's slots and must wait their turn (retry on
@@ -92,10 +110,10 @@ with tempfile.TemporaryDirectory() as tmp:
         results = [(p.wait(timeout=120), p.stderr.read()) for p in asserts]
         checks.check("20 concurrent `tpmauthn assert` all succeed",
                      all(rc == 0 for rc, _ in results), [r for r in results if r[0] != 0][:3])
-        records = [json.load(open(f)) for f in glob.glob(f"{keys}/*.key")]
-        checks.check("... and each took its own counter (key records at 14)",
-                     sorted(r["counter"] for r in records) == [14] * len(USERS),
-                     [r["counter"] for r in records])
+        after = records_by_user()
+        checks.check("... and each took its own counter (key records at 14; TPM: 4 values on)",
+                     all(after[u] == 14 if COUNTER[u] == "file" else after[u] >= records[u] + 4
+                         for u in USERS), after)
         checks.check("no transient object or session left in the TPM",
                      tpm_leftover_handles(swtpm.tcti) == 0, tpm_leftover_handles(swtpm.tcti))
         strays = [f for d in (state, keys) for f in os.listdir(d)

@@ -144,6 +144,12 @@ with tempfile.TemporaryDirectory() as tmp:
             record = json.load(open(os.path.join(keys, key_file)))["counter"]
             return (int(stored[0]) if stored else 0), record
 
+        def advanced(before, after):
+            """The relying party stored the key record's new counter, above the
+            old one. (The TPM's NV counter may have moved more than once: a try
+            refused after its increment takes a value and releases no signature.)"""
+            return after[0] == after[1] and after[0] > before[0] and after[1] > before[1]
+
         def strays():
             return [f for d in (state, keys) for f in os.listdir(d)
                     if not f.endswith((".counter", ".key", ".lock"))]
@@ -161,7 +167,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 tpm.proxy.arm(n, "lose", TPM_RC_FAILURE)
                 rc, refusal = login()
                 checks.check(f"{name} response lost after the signature -> success, counter stored",
-                             rc == PAM_SUCCESS and counters() == (before[0] + 1, before[1] + 1),
+                             rc == PAM_SUCCESS and advanced(before, counters()),
                              (rc, refusal, before, counters()))
             else:
                 tpm.proxy.arm(n, "refuse", TPM_RC_FAILURE)
@@ -184,8 +190,8 @@ with tempfile.TemporaryDirectory() as tmp:
             tpm.proxy.arm(n, "refuse", busy[code])
             rc, refusal = login()
             checks.check(f"{name} -> waits and succeeds", rc == PAM_SUCCESS, (rc, refusal))
-            checks.check(f"{name}: counter advanced by one",
-                         counters() == (before[0] + 1, before[1] + 1), (before, counters()))
+            checks.check(f"{name}: counter advanced, stored by both sides",
+                         advanced(before, counters()), (before, counters()))
             checks.check(f"{name}: no TPM handle left", tpm.leftovers() == 0, tpm.leftovers())
 
         for n, code in enumerate(login_commands, start=1):
@@ -197,7 +203,7 @@ with tempfile.TemporaryDirectory() as tmp:
             stored, record = counters()
             if code == FLUSH:
                 checks.check(f"{name} -> the signed login stands, counter stored",
-                             rc == PAM_SUCCESS and (stored, record) == (before[0] + 1, before[1] + 1),
+                             rc == PAM_SUCCESS and advanced(before, (stored, record)),
                              (rc, refusal, before, (stored, record)))
             else:
                 checks.check(f"{name} -> PAM_AUTHINFO_UNAVAIL", rc == PAM_AUTHINFO_UNAVAIL,

@@ -73,8 +73,9 @@ class World:
         values.update(override)
         return " ".join(f"{k}={v}" for k, v in values.items()) + (" " + extra if extra else "")
 
-    def enroll(self, user=USER, uv="pin", store=None, creds=None):
-        p = enroll(tpmauthn, self.swtpm.tcti, store or self.keys, creds or self.creds, user, RP, PIN, uv)
+    def enroll(self, user=USER, uv="pin", store=None, creds=None, counter=None):
+        p = enroll(tpmauthn, self.swtpm.tcti, store or self.keys, creds or self.creds, user, RP, PIN,
+                   uv, counter)
         checks.check(f"enroll {user} (uv={uv})", p.returncode == 0, p.stderr)
         return [line for line in open(creds or self.creds) if line.split()[:1] == [user]][-1]
 
@@ -520,7 +521,9 @@ def borrowed_credential_ids(w):
     # The attacker's own key on a client TPM, its key record renamed to the
     # victim's credential id and set to sign with counter 0xFFFFFFFF next.
     client = os.path.join(w.tmp, "client")
-    mine = w.enroll(user=OTHER, creds=os.path.join(w.tmp, "client-credentials"), store=client)
+    # (The key file's own counter, so that editing it sets the next signCount.)
+    mine = w.enroll(user=OTHER, creds=os.path.join(w.tmp, "client-credentials"), store=client,
+                    counter="file")
     mine = mine.split()
     (key_file,) = glob.glob(f"{client}/*.key")
     record = json.load(open(key_file))

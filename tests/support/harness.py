@@ -121,12 +121,13 @@ def login_paths(tmp, comment):
     return creds, keys, state
 
 
-def enroll(tpmauthn, tcti, store, credentials, user, rp, pin, uv="pin"):
-    """`tpmauthn enroll` with the PIN on stdin (--pin-fd 0); the finished process."""
+def enroll(tpmauthn, tcti, store, credentials, user, rp, pin, uv="pin", counter=None):
+    """`tpmauthn enroll` with the PIN on stdin (--pin-fd 0); the finished process.
+    `counter`: "tpm" or "file" for --counter (default: the command's)."""
     return subprocess.run([tpmauthn, "--tcti", tcti, "--store", store, "--credentials", credentials,
                            "enroll", user, "--rp-id", rp, "--origin", rp, "--uv", uv,
-                           "--pin-fd", "0"], input=pin + "\n", capture_output=True, text=True,
-                          timeout=60)
+                           "--pin-fd", "0"] + (["--counter", counter] if counter else []),
+                          input=pin + "\n", capture_output=True, text=True, timeout=60)
 
 
 def tpm_leftover_handles(tcti):

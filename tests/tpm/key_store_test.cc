@@ -7,6 +7,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/vectors.h"
 #include "tpm/key_store.h"
+#include "tpm/nv_counter.h"
 
 using namespace tpmauthn;
 using testing::ReadFile;
@@ -88,4 +89,53 @@ BOOST_AUTO_TEST_CASE(version_2_records_the_pin_index) {
   doc = valid;
   doc["version"] = 1;  // a v1 file may not carry the v2 members
   refused(doc, "version 1");
+}
+
+BOOST_AUTO_TEST_CASE(the_tpm_counter_members_round_trip_and_are_checked) {
+  for (const char* fixture : {"valid.key", "valid-v2.key"}) {
+    nlohmann::json doc = nlohmann::json::parse(Fixture(fixture));
+    doc["counterIndex"] = 0x01287a00;
+    doc["counterOffset"] = 5000000000ull;  // above 32 bits: the TPM's counter is 64
+    auto record = tpm::ParseKeyRecord(doc.dump(), fixture);
+    BOOST_TEST_CONTEXT(fixture) {
+      BOOST_REQUIRE_MESSAGE(record.ok(), (record.ok() ? std::string() : record.error().message));
+      BOOST_TEST(record->counter_index == 0x01287a00u);
+      BOOST_TEST(record->counter_offset == 5000000000ull);
+      auto again = tpm::ParseKeyRecord(tpm::SerializeKeyRecord(*record), "again");
+      BOOST_TEST_REQUIRE(again.ok());
+      BOOST_TEST(again->counter_offset == 5000000000ull);
+    }
+    auto refused = [&](nlohmann::json bad, const std::string& why) {
+      auto parsed = tpm::ParseKeyRecord(bad.dump(), "k");
+      BOOST_TEST_CONTEXT(fixture << ": " << why) {
+        BOOST_TEST_REQUIRE(!parsed.ok());
+        BOOST_TEST(parsed.error().message.find(why) != std::string::npos, parsed.error().message);
+      }
+    };
+    nlohmann::json bad = doc;
+    bad.erase("counterOffset");
+    refused(bad, "counterOffset");
+    bad = doc;
+    bad.erase("counterIndex");
+    refused(bad, "counterIndex");
+    bad = doc;
+    bad["counterIndex"] = 0x81000001;  // a persistent object, not an owner NV index
+    refused(bad, "counterIndex");
+    bad = doc;
+    bad["counterOffset"] = -1;
+    refused(bad, "counterOffset");
+  }
+  // Without them the key file's own counter is the source.
+  BOOST_TEST(tpm::ParseKeyRecord(Fixture("valid.key"), "v1")->counter_index == 0u);
+  BOOST_TEST(tpm::SerializeKeyRecord(*tpm::ParseKeyRecord(Fixture("valid.key"), "v1"))
+                 .find("counterIndex") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sign_counts_from_the_tpm_counter) {
+  BOOST_TEST(*tpm::SignCountFor(101, 100) == 1u);
+  BOOST_TEST(*tpm::SignCountFor(100ull + UINT32_MAX, 100) == UINT32_MAX);
+  BOOST_TEST(!tpm::SignCountFor(100, 100).ok());              // not above the start
+  BOOST_TEST(!tpm::SignCountFor(101ull + UINT32_MAX, 100).ok());  // used up
+  BOOST_TEST(tpm::SignCountFor(101ull + UINT32_MAX, 100).error().message.find("exhausted") !=
+             std::string::npos);
 }

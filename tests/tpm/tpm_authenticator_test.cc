@@ -11,6 +11,9 @@
 #include <openssl/hmac.h>
 #include <tss2/tss2_mu.h>
 
+#include <fstream>
+#include <tuple>
+
 #include "tests/support/swtpm.h"
 #include "tests/support/temp_dir.h"
 #include "tpm/connection.h"
@@ -79,6 +82,8 @@ struct Rig {
     Bytes challenge;
   };
   using Scheme = tpm::MakeCredentialRequest::PinScheme;
+  using Counter = tpm::MakeCredentialRequest::Counter;
+  Counter counter = Counter::kFile;  // the next Enroll's sign counter
   Enrolled Enroll(const std::string& pin, std::vector<uint32_t> pcrs = {},
                   std::optional<Bytes> salt = std::nullopt, Scheme scheme = Scheme::kPinIndex,
                   const std::string& user = "alice", uint32_t tries = tpm::kPinTriesDefault) {
@@ -95,6 +100,7 @@ struct Rig {
     request.pin = !pin.empty();
     request.pcrs = std::move(pcrs);
     request.pin_salt_for_testing = std::move(salt);
+    request.counter = counter;
     auto made = authenticator->MakeCredential(request, SecretBytes(std::string_view(pin)));
     if (!made) throw std::runtime_error("enroll: " + made.error().message);
     BOOST_TEST(LeftoverHandles() == 0u);
@@ -339,10 +345,15 @@ BOOST_AUTO_TEST_CASE(no_pin_credential_has_no_uv) {
 // Legacy: ReadPublic(SRK), StartAuthSession, Load, Sign, FlushContext.
 // Per-credential PIN: ReadPublic(SRK), Load, NV_ReadPublic, two
 // StartAuthSession, PolicySecret, Sign, FlushContext.
+// The TPM sign counter adds NV_ReadPublic twice (ESYS_TR, attributes),
+// NV_Increment and NV_Read.
 BOOST_AUTO_TEST_CASE(tpm_commands_per_assertion) {
-  for (auto [scheme, budget] : {std::pair{Rig::Scheme::kLegacyDa, 5u},
-                                std::pair{Rig::Scheme::kPinIndex, 8u}}) {
+  for (auto [scheme, counter, budget] :
+       {std::tuple{Rig::Scheme::kLegacyDa, Rig::Counter::kFile, 5u},
+        std::tuple{Rig::Scheme::kPinIndex, Rig::Counter::kFile, 8u},
+        std::tuple{Rig::Scheme::kPinIndex, Rig::Counter::kTpm, 12u}}) {
     Rig rig;
+    rig.counter = counter;
     auto e = rig.Enroll("1234", {}, std::nullopt, scheme);
     rig.Reconnect(/*count=*/true);
     const uint64_t before = rig.connection->commands_sent();
@@ -634,4 +645,137 @@ BOOST_AUTO_TEST_CASE(a_full_tpm_refuses_enrollment_cleanly) {
   auto records = rig.store.List();
   BOOST_TEST((!records.ok() || records->empty()));
   BOOST_TEST(NvIndexes(rig) == before);
+}
+
+namespace {
+
+// Verifies one assertion as a relying party that stored `stored` would.
+webauthn::Result<webauthn::VerifiedAssertion> AssertAndVerify(Rig& rig, const Rig::Enrolled& e,
+                                                              uint32_t stored) {
+  auto a = rig.Assert(e.made.credential_id, "246813");
+  if (!a.result) {
+    return webauthn::Fail(webauthn::Check::kSignature, "assertion: " + a.result.error().message);
+  }
+  return Verify(e, a, stored, true);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+}  // namespace
+
+// Issue #15: a key store restored from a backup keeps working with the TPM's
+// counter; with the key file's own counter the relying party sees a clone.
+BOOST_AUTO_TEST_CASE(a_tpm_counter_survives_a_key_store_restore) {
+  for (auto counter : {Rig::Counter::kTpm, Rig::Counter::kFile}) {
+    Rig rig;
+    rig.counter = counter;
+    auto e = rig.Enroll("246813");
+    BOOST_TEST(e.made.tpm_counter == (counter == Rig::Counter::kTpm));
+    const std::string key_file = rig.store.PathFor(e.made.credential_id);
+    const std::string backup = ReadFile(key_file);
+    uint32_t stored = 0;  // the relying party's
+    for (int i = 0; i < 3; ++i) {
+      auto verified = AssertAndVerify(rig, e, stored);
+      BOOST_REQUIRE_MESSAGE(verified.ok(), (verified ? "" : verified.error().message));
+      stored = verified->sign_count;
+    }
+    BOOST_TEST(stored == 3u);
+    WriteFile(key_file, backup);
+    rig.Reconnect();
+    auto after = AssertAndVerify(rig, e, stored);
+    if (counter == Rig::Counter::kTpm) {
+      BOOST_TEST_REQUIRE(after.ok(), (after ? "" : after.error().message));
+      BOOST_TEST(after->sign_count == 4u);
+    } else {
+      BOOST_TEST_REQUIRE(!after.ok());
+      BOOST_TEST((after.error().check == webauthn::Check::kSignCount));
+    }
+  }
+}
+
+// One counter for the machine: each credential starts at 1 and only ever goes
+// up, whoever else signs in between; its key file keeps the last value.
+BOOST_AUTO_TEST_CASE(credentials_share_the_tpm_counter_and_each_starts_at_one) {
+  Rig rig;
+  rig.counter = Rig::Counter::kTpm;
+  auto alice = rig.Enroll("246813");
+  auto bob = rig.Enroll("246813", {}, std::nullopt, Rig::Scheme::kPinIndex, "bob");
+  auto a1 = AssertAndVerify(rig, alice, 0);
+  BOOST_TEST_REQUIRE(a1.ok());
+  BOOST_TEST(a1->sign_count == 1u);
+  auto b1 = AssertAndVerify(rig, bob, 0);
+  BOOST_TEST_REQUIRE(b1.ok());
+  BOOST_TEST(b1->sign_count == 2u);
+  auto a2 = AssertAndVerify(rig, alice, a1->sign_count);
+  BOOST_TEST_REQUIRE(a2.ok());
+  BOOST_TEST(a2->sign_count == 3u);
+  BOOST_TEST(rig.store.Load(alice.made.credential_id)->counter == 3u);
+  auto carol = rig.Enroll("246813", {}, std::nullopt, Rig::Scheme::kPinIndex, "carol");
+  auto c1 = AssertAndVerify(rig, carol, 0);
+  BOOST_TEST_REQUIRE(c1.ok());
+  BOOST_TEST(c1->sign_count == 1u);
+}
+
+// A deleted or replaced counter index fails the assertion (never a fall back
+// to the key file's counter); enrollment falls back only when asked to.
+BOOST_AUTO_TEST_CASE(a_missing_or_foreign_counter_is_reported) {
+  Rig rig;
+  rig.counter = Rig::Counter::kTpm;
+  auto e = rig.Enroll("246813");
+  ESYS_CONTEXT* esys = rig.connection->esys();
+  ESYS_TR index = ESYS_TR_NONE;
+  BOOST_TEST_REQUIRE(Esys_TR_FromTPMPublic(esys, tpm::kSignCounterIndex, ESYS_TR_NONE,
+                                           ESYS_TR_NONE, ESYS_TR_NONE, &index) == TSS2_RC_SUCCESS);
+  BOOST_TEST_REQUIRE(Esys_NV_UndefineSpace(esys, ESYS_TR_RH_OWNER, index, ESYS_TR_PASSWORD,
+                                           ESYS_TR_NONE, ESYS_TR_NONE) == TSS2_RC_SUCCESS);
+  auto gone = rig.Assert(e.made.credential_id, "246813");
+  BOOST_TEST_REQUIRE(!gone.result.ok());
+  BOOST_TEST((gone.result.error().kind == TpmErrorKind::kUnavailable));
+  BOOST_TEST(gone.result.error().message.find("is not defined") != std::string::npos,
+             gone.result.error().message);
+  BOOST_TEST(rig.store.Load(e.made.credential_id)->counter == 0u);
+
+  // Something else at the handle: an ordinary index anyone could write.
+  TPM2B_NV_PUBLIC foreign{};
+  foreign.nvPublic.nvIndex = tpm::kSignCounterIndex;
+  foreign.nvPublic.nameAlg = TPM2_ALG_SHA256;
+  foreign.nvPublic.attributes = TPMA_NV_AUTHWRITE | TPMA_NV_AUTHREAD | TPMA_NV_NO_DA;
+  foreign.nvPublic.dataSize = 8;
+  TPM2B_AUTH empty{};
+  ESYS_TR foreign_tr = ESYS_TR_NONE;
+  BOOST_TEST_REQUIRE(Esys_NV_DefineSpace(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                         ESYS_TR_NONE, &empty, &foreign, &foreign_tr) ==
+                     TSS2_RC_SUCCESS);
+  Esys_TR_Close(esys, &foreign_tr);
+  auto replaced = rig.Assert(e.made.credential_id, "246813");
+  BOOST_TEST_REQUIRE(!replaced.result.ok());
+  BOOST_TEST((replaced.result.error().kind == TpmErrorKind::kUnavailable));
+  BOOST_TEST(replaced.result.error().message.find("not a counter") != std::string::npos,
+             replaced.result.error().message);
+
+  // Enrollment: --counter tpm is refused, the default falls back and says why.
+  auto strict = [&] {
+    try {
+      rig.Enroll("246813");
+      return std::string();
+    } catch (const std::runtime_error& error) {
+      return std::string(error.what());
+    }
+  }();
+  BOOST_TEST(strict.find("not a counter") != std::string::npos, strict);
+  rig.counter = Rig::Counter::kTpmOrFile;
+  auto fallback = rig.Enroll("246813");
+  BOOST_TEST(!fallback.made.tpm_counter);
+  BOOST_TEST(fallback.made.counter_note.find("not a counter") != std::string::npos,
+             fallback.made.counter_note);
+  auto works = AssertAndVerify(rig, fallback, 0);
+  BOOST_TEST_REQUIRE(works.ok());
+  BOOST_TEST(works->sign_count == 1u);
 }
