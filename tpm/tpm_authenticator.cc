@@ -18,6 +18,7 @@
 
 #include "config/credential.h"
 #include "config/plural.h"
+#include "tpm/marshal.h"
 #include "tpm/pin.h"
 #include "tpm/srk.h"
 #include "webauthn/attestation_object.h"
@@ -177,26 +178,6 @@ TpmResult<Bytes> DerFromTpmSignature(const TPMT_SIGNATURE& sig) {
   Bytes out(der, der + length);
   OPENSSL_free(der);
   return out;
-}
-
-template <typename T, TSS2_RC (*Marshal)(const T*, uint8_t*, size_t, size_t*)>
-Bytes MarshalToBytes(const T& value) {
-  Bytes out(sizeof(T) + 16);
-  size_t offset = 0;
-  if (Marshal(&value, out.data(), out.size(), &offset) != TSS2_RC_SUCCESS) return {};
-  out.resize(offset);
-  return out;
-}
-
-template <typename T, TSS2_RC (*Unmarshal)(const uint8_t*, size_t, size_t*, T*)>
-TpmResult<T> UnmarshalFromBytes(const Bytes& bytes, const char* what) {
-  T value{};
-  size_t offset = 0;
-  if (Unmarshal(bytes.data(), bytes.size(), &offset, &value) != TSS2_RC_SUCCESS ||
-      offset != bytes.size()) {
-    return TpmFail(TpmErrorKind::kStore, std::string("key file holds an invalid ") + what);
-  }
-  return value;
 }
 
 // Signs `digest` with `key` authorized by `session`.

@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -31,13 +33,61 @@ bool CanConnect(const std::string& path) {
   return ok;
 }
 
+// Runs a program to its end with stdout/stderr on /dev/null; its exit status.
+int RunQuietly(std::vector<std::string> args) {
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+// swtpm_setup with EK certificates from swtpm_localca, all in `dir`
+// (RECIPES: "swtpm with an EK certificate").
+void Manufacture(const std::string& dir) {
+  const std::string ca = dir + "/ek-ca";
+  std::filesystem::create_directories(ca);
+  std::filesystem::create_directories(dir + "/ek-certs");
+  WriteText(dir + "/swtpm-localca.conf", "statedir = " + ca + "\nsigningkey = " + ca +
+                                             "/signkey.pem\nissuercert = " + ca +
+                                             "/issuercert.pem\ncertserial = " + ca +
+                                             "/certserial\n");
+  WriteText(dir + "/swtpm_setup.conf",
+            "create_certs_tool = /usr/bin/swtpm_localca\ncreate_certs_tool_config = " + dir +
+                "/swtpm-localca.conf\ncreate_certs_tool_options = /dev/null\n");
+  if (RunQuietly({"swtpm_setup", "--tpm2", "--tpmstate", dir, "--create-ek-cert", "--config",
+                  dir + "/swtpm_setup.conf", "--overwrite", "--write-ek-cert-files",
+                  dir + "/ek-certs"}) != 0) {
+    throw std::runtime_error("swtpm_setup --create-ek-cert failed (is swtpm-tools installed?)");
+  }
+}
+
 }  // namespace
 
-Swtpm::Swtpm() {
+Swtpm::Swtpm(bool ek_certificates) {
   const char* base = std::getenv("TMPDIR");
   std::string pattern = std::string(base && *base ? base : "/tmp") + "/tpmauthn-swtpm-XXXXXX";
   if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
+  if (ek_certificates) Manufacture(dir_);
   std::vector<std::string> args = {
       "swtpm", "socket", "--tpm2",
       "--server", "type=unixio,path=" + dir_ + "/sock",

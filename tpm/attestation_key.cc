@@ -1,0 +1,177 @@
+// The attestation key on ESAPI (TPM 2.0 Part 3: §12.1 Create, §12.2 Load,
+// §12.5 ActivateCredential, §18.2 Certify).
+#include "tpm/attestation_key.h"
+
+#include <openssl/crypto.h>
+#include <tss2/tss2_mu.h>
+
+#include "tpm/endorsement.h"
+#include "tpm/marshal.h"
+#include "webauthn/client_data.h"
+
+namespace tpmauthn::tpm {
+namespace {
+
+using webauthn::Bytes;
+
+TPM2B_PUBLIC Template() {
+  TPM2B_PUBLIC in{};
+  TPMT_PUBLIC& area = in.publicArea;
+  area.type = TPM2_ALG_RSA;
+  area.nameAlg = TPM2_ALG_SHA256;
+  area.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+                          TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_NODA;
+  area.parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+  area.parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+  area.parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+  area.parameters.rsaDetail.keyBits = 2048;
+  area.parameters.rsaDetail.exponent = 0;
+  return in;
+}
+
+struct TrCloser {
+  ESYS_CONTEXT* esys;
+  ESYS_TR handle;
+  ~TrCloser() {
+    if (handle != ESYS_TR_NONE) Esys_TR_Close(esys, &handle);
+  }
+};
+
+}  // namespace
+
+TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys) {
+  auto ek = OpenEndorsementKey(esys);
+  if (!ek) return ek.error();
+  TrCloser closer{esys, ek->handle};
+  auto session = StartEkPolicySession(esys);
+  if (!session) return session.error();
+  TPM2B_SENSITIVE_CREATE sensitive{};
+  TPM2B_PUBLIC in_public = Template();
+  TPM2B_DATA outside{};
+  TPML_PCR_SELECTION creation_pcr{};
+  TPM2B_PRIVATE* out_private = nullptr;
+  TPM2B_PUBLIC* out_public = nullptr;
+  Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  TSS2_RC rc = Esys_Create(esys, ek->handle, session->get(), ESYS_TR_NONE, ESYS_TR_NONE,
+                           &sensitive, &in_public, &outside, &creation_pcr, &out_private,
+                           &out_public, nullptr, nullptr, nullptr);
+  EsysPtr<TPM2B_PRIVATE> priv(out_private);
+  EsysPtr<TPM2B_PUBLIC> pub(out_public);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Create(attestation key)");
+  session->Forget();  // closed by the TPM (continueSession clear)
+  return AttestationKeyBlob{MarshalToBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Marshal>(*pub),
+                            MarshalToBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Marshal>(*priv)};
+}
+
+TpmResult<Bytes> AttestationKeyName(const AttestationKeyBlob& blob) {
+  auto pub = UnmarshalFromBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(
+      blob.public_blob, "attestation key public area");
+  if (!pub) return pub.error();
+  Bytes area(sizeof(TPMT_PUBLIC));
+  size_t offset = 0;
+  if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, area.data(), area.size(), &offset) !=
+      TSS2_RC_SUCCESS) {
+    return TpmFail(TpmErrorKind::kStore, "cannot marshal the attestation key's public area");
+  }
+  area.resize(offset);
+  Bytes name = {static_cast<uint8_t>(TPM2_ALG_SHA256 >> 8),
+                static_cast<uint8_t>(TPM2_ALG_SHA256 & 0xff)};
+  const Bytes digest = webauthn::Sha256(area);
+  name.insert(name.end(), digest.begin(), digest.end());
+  return name;
+}
+
+TpmResult<TransientHandle> LoadAttestationKey(ESYS_CONTEXT* esys, const AttestationKeyBlob& blob) {
+  auto pub = UnmarshalFromBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(
+      blob.public_blob, "attestation key public area");
+  if (!pub) return pub.error();
+  auto priv = UnmarshalFromBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Unmarshal>(
+      blob.private_blob, "attestation key private area");
+  if (!priv) return priv.error();
+  auto ek = OpenEndorsementKey(esys);
+  if (!ek) return ek.error();
+  TrCloser closer{esys, ek->handle};
+  auto session = StartEkPolicySession(esys);
+  if (!session) return session.error();
+  Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  ESYS_TR loaded = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_Load(esys, ek->handle, session->get(), ESYS_TR_NONE, ESYS_TR_NONE, &*priv,
+                         &*pub, &loaded);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Load(attestation key)");
+  session->Forget();
+  return TransientHandle(esys, loaded);
+}
+
+TpmResult<webauthn::SecretBytes> ActivateCredential(ESYS_CONTEXT* esys,
+                                                    const AttestationKeyBlob& blob,
+                                                    webauthn::ByteView id_object,
+                                                    webauthn::ByteView encrypted_secret) {
+  TPM2B_ID_OBJECT credential_blob{};
+  size_t offset = 0;
+  if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(id_object.data(), id_object.size(), &offset,
+                                        &credential_blob) != TSS2_RC_SUCCESS ||
+      offset != id_object.size()) {
+    return TpmFail(TpmErrorKind::kRefused, "the credential blob is not a TPM2B_ID_OBJECT");
+  }
+  TPM2B_ENCRYPTED_SECRET secret{};
+  offset = 0;
+  if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(encrypted_secret.data(), encrypted_secret.size(),
+                                               &offset, &secret) != TSS2_RC_SUCCESS ||
+      offset != encrypted_secret.size()) {
+    return TpmFail(TpmErrorKind::kRefused, "the secret is not a TPM2B_ENCRYPTED_SECRET");
+  }
+  auto ak = LoadAttestationKey(esys, blob);
+  if (!ak) return ak.error();
+  auto ek = OpenEndorsementKey(esys);
+  if (!ek) return ek.error();
+  TrCloser closer{esys, ek->handle};
+  auto session = StartEkPolicySession(esys);
+  if (!session) return session.error();
+  Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  TPM2B_DIGEST* recovered = nullptr;
+  TSS2_RC rc = Esys_ActivateCredential(esys, ak->get(), ek->handle, ESYS_TR_PASSWORD,
+                                       session->get(), ESYS_TR_NONE, &credential_blob, &secret,
+                                       &recovered);
+  EsysPtr<TPM2B_DIGEST> owned(recovered);
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, "Esys_ActivateCredential");
+    if (error.kind == TpmErrorKind::kWrongTpm) {
+      error.kind = TpmErrorKind::kRefused;
+      error.message += " (made for another TPM's EK or another attestation key)";
+    }
+    return error;
+  }
+  session->Forget();
+  webauthn::SecretBytes out{webauthn::ByteView(owned->buffer, owned->size)};
+  OPENSSL_cleanse(owned->buffer, owned->size);
+  return out;
+}
+
+TpmResult<Certification> Certify(ESYS_CONTEXT* esys, ESYS_TR ak, ESYS_TR object,
+                                 ESYS_TR object_session, webauthn::ByteView qualifying_data) {
+  TPM2B_DATA qualifying{};
+  if (qualifying_data.size() > sizeof(qualifying.buffer)) {
+    return TpmFail(TpmErrorKind::kRefused, "qualifying data too long");
+  }
+  qualifying.size = static_cast<UINT16>(qualifying_data.size());
+  std::copy(qualifying_data.begin(), qualifying_data.end(), qualifying.buffer);
+  TPMT_SIG_SCHEME scheme{};
+  scheme.scheme = TPM2_ALG_NULL;  // the AK's own: RSASSA-SHA256
+  TPM2B_ATTEST* attest = nullptr;
+  TPMT_SIGNATURE* signature = nullptr;
+  TSS2_RC rc = Esys_Certify(esys, object, ak, object_session, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                            &qualifying, &scheme, &attest, &signature);
+  EsysPtr<TPM2B_ATTEST> owned_attest(attest);
+  EsysPtr<TPMT_SIGNATURE> owned_signature(signature);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Certify");
+  if (owned_signature->sigAlg != TPM2_ALG_RSASSA) {
+    return TpmFail(TpmErrorKind::kRefused, "the attestation key did not sign with RSASSA");
+  }
+  const TPM2B_PUBLIC_KEY_RSA& sig = owned_signature->signature.rsassa.sig;
+  return Certification{
+      Bytes(owned_attest->attestationData, owned_attest->attestationData + owned_attest->size),
+      Bytes(sig.buffer, sig.buffer + sig.size)};
+}
+
+}  // namespace tpmauthn::tpm
