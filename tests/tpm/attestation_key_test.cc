@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "attestation_ca/make_credential.h"
 #include "tests/support/swtpm.h"
 #include "tpm/attestation_key.h"
 #include "tpm/connection.h"
@@ -140,6 +141,40 @@ BOOST_AUTO_TEST_CASE(activate_credential_recovers_what_the_tpm_sealed_to_this_ak
   BOOST_TEST_REQUIRE(!refused.ok());
   BOOST_TEST(refused.error().message.find("another") != std::string::npos,
              refused.error().message);
+}
+
+// The CA's software MakeCredential (OpenSSL: OAEP "IDENTITY", KDFa, AES-CFB,
+// HMAC) is what the TPM accepts: the TPM is the reference for every byte.
+BOOST_AUTO_TEST_CASE(the_cas_make_credential_is_accepted_by_the_tpm) {
+  Rig rig;
+  auto ak = Require(tpm::CreateAttestationKey(rig.esys()), "AK");
+  auto name = Require(tpm::AttestationKeyName(ak), "AK name");
+  auto ek = Require(tpm::OpenEndorsementKey(rig.esys()), "EK");
+  const TPMT_PUBLIC ek_public = ek.public_area.publicArea;
+  Esys_TR_Close(rig.esys(), &ek.handle);
+  for (size_t size : {1u, 16u, 32u}) {
+    Bytes credential(size);
+    for (size_t i = 0; i < size; ++i) credential[i] = static_cast<uint8_t>(0xa0 + i);
+    auto sealed = attestation_ca::MakeCredential(ek_public, name, credential);
+    BOOST_TEST_REQUIRE(sealed.ok());
+    auto recovered =
+        tpm::ActivateCredential(rig.esys(), ak, sealed->id_object, sealed->encrypted_secret);
+    BOOST_TEST_REQUIRE(recovered.ok(), (recovered ? "" : recovered.error().message));
+    BOOST_TEST(Bytes(recovered->bytes().begin(), recovered->bytes().end()) == credential);
+  }
+  // Sealed to another Name, or with one byte of the blob flipped: refused.
+  Bytes other_name = name;
+  other_name.back() ^= 1;
+  auto wrong = attestation_ca::MakeCredential(ek_public, other_name, Bytes(32, 1));
+  BOOST_TEST_REQUIRE(wrong.ok());
+  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, wrong->id_object, wrong->encrypted_secret)
+                  .ok());
+  auto sealed = attestation_ca::MakeCredential(ek_public, name, Bytes(32, 1));
+  BOOST_TEST_REQUIRE(sealed.ok());
+  sealed->id_object[10] ^= 1;
+  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, sealed->id_object, sealed->encrypted_secret)
+                  .ok());
+  BOOST_TEST(!attestation_ca::MakeCredential(ek_public, name, Bytes(33, 1)).ok());
 }
 
 BOOST_AUTO_TEST_CASE(certify_names_the_key_and_carries_the_qualifying_data) {
