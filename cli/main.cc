@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cli/exit_codes.h"
+#include "cli/attestation_commands.h"
 #include "cli/ldap_commands.h"
 #include "cli/remote_commands.h"
 #include "cli/verb.h"
@@ -74,6 +75,7 @@ constexpr tpmauthn::cli::RegisterVerb kVerbs[] = {
     tpmauthn::cli::RegisterRemove,  tpmauthn::cli::RegisterAdd,
     tpmauthn::cli::RegisterImportU2f, tpmauthn::cli::RegisterResetPin,
     tpmauthn::cli::RegisterChangePin, tpmauthn::cli::RegisterLdapCredentials,
+    tpmauthn::cli::RegisterAttestationCa, tpmauthn::cli::RegisterAttestationKey,
 };
 
 }  // namespace

@@ -123,6 +123,13 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
               std::ostream& out, std::ostream& err) {
   const char* kCommand = "enroll";
   if (args.uv != "pin" && args.uv != "none") return Usage(err, kCommand, "--uv must be pin or none");
+  if (args.attestation != "self" && args.attestation != "tpm") {
+    return Usage(err, kCommand, "--attestation must be self or tpm");
+  }
+  if (args.authenticator == "fido2" && args.attestation != "self") {
+    return Usage(err, kCommand, "--attestation is for --authenticator tpm (a security key "
+                                "attests with its maker's certificate)");
+  }
   if (args.authenticator == "fido2" && args.counter) {
     return Usage(err, kCommand, "--counter is for --authenticator tpm (a security key keeps its own)");
   }
@@ -181,6 +188,9 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   request.counter = !args.counter ? Counter::kTpmOrFile
                     : *args.counter == "tpm" ? Counter::kTpm
                                              : Counter::kFile;
+  request.attestation = args.attestation == "tpm"
+                            ? tpm::MakeCredentialRequest::Attestation::kTpm
+                            : tpm::MakeCredentialRequest::Attestation::kSelf;
   auto made = authenticator.MakeCredential(request, pin);
   pin.Wipe();
   if (!made) return Report(err, kCommand, made.error());
@@ -545,6 +555,10 @@ Verb RegisterEnroll(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--device", args->device, "fido2: the key's device path (default: the one key)");
   c->add_flag("--resident", args->resident, "fido2: a discoverable (resident) credential");
+  c->add_option("--attestation", args->attestation,
+                "self (packed self attestation) or tpm (certified by this TPM's attestation key; "
+                "see attestation-key)")
+      ->capture_default_str();
   c->add_option("--counter", args->counter,
                 "tpm (the TPM's NV counter; default when the TPM allows it) or file");
   return {c, [args](const GlobalArgs& g) {

@@ -38,6 +38,7 @@ struct EnrollArgs {
   std::string device;                 // fido2: which key (default: the one plugged in)
   bool resident = false;              // fido2: a discoverable credential
   std::optional<std::string> counter;  // tpm | file (default: tpm, else file)
+  std::string attestation = "self";    // self | tpm
 };
 int RunEnroll(const TpmArgs& tpm, const CredentialFileArgs& file, const EnrollArgs& args,
               std::ostream& out, std::ostream& err);

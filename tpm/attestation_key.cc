@@ -5,7 +5,11 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "tpm/endorsement.h"
+#include "webauthn/base64url.h"
 #include "tpm/marshal.h"
 #include "webauthn/client_data.h"
 
@@ -38,7 +42,64 @@ struct TrCloser {
   }
 };
 
+TpmError RecordError(const std::string& why) {
+  return TpmFail(TpmErrorKind::kStore, std::string(kAttestationKeyFile) + ": " + why);
+}
+
 }  // namespace
+
+TpmResult<std::optional<AttestationKeyRecord>> LoadAttestationKeyRecord(const KeyStore& store) {
+  auto text = store.ReadStoreFile(kAttestationKeyFile);
+  if (!text) return text.error();
+  if (!*text) return std::optional<AttestationKeyRecord>();
+  nlohmann::json j = nlohmann::json::parse(**text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return RecordError("not a JSON object");
+  static const std::set<std::string> kMembers = {"format", "version", "public", "private", "chain"};
+  for (const auto& [key, value] : j.items()) {
+    if (!kMembers.count(key)) return RecordError("unknown member \"" + key + "\"");
+  }
+  auto format = j.find("format");
+  auto version = j.find("version");
+  if (format == j.end() || !format->is_string() ||
+      format->get_ref<const std::string&>() != "tpmauthn-attestation-key" ||
+      version == j.end() || !version->is_number_unsigned() || version->get<uint64_t>() != 1) {
+    return RecordError("not a version 1 tpmauthn-attestation-key file");
+  }
+  auto bytes = [](const nlohmann::json& value) -> std::optional<Bytes> {
+    if (!value.is_string()) return std::nullopt;
+    auto decoded = webauthn::Base64UrlDecode(value.get_ref<const std::string&>());
+    if (!decoded || decoded->empty()) return std::nullopt;
+    return std::move(*decoded);
+  };
+  AttestationKeyRecord record;
+  auto pub = j.find("public");
+  auto priv = j.find("private");
+  auto chain = j.find("chain");
+  std::optional<Bytes> pub_bytes, priv_bytes;
+  if (pub != j.end()) pub_bytes = bytes(*pub);
+  if (priv != j.end()) priv_bytes = bytes(*priv);
+  if (!pub_bytes || !priv_bytes || chain == j.end() || !chain->is_array()) {
+    return RecordError("public, private or chain missing or mistyped");
+  }
+  record.blob = AttestationKeyBlob{std::move(*pub_bytes), std::move(*priv_bytes)};
+  for (const auto& cert : *chain) {
+    auto der = bytes(cert);
+    if (!der) return RecordError("a chain entry is not base64url");
+    record.chain.push_back(std::move(*der));
+  }
+  return std::optional<AttestationKeyRecord>(std::move(record));
+}
+
+TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const AttestationKeyRecord& record) {
+  nlohmann::ordered_json chain = nlohmann::ordered_json::array();
+  for (const Bytes& der : record.chain) chain.push_back(webauthn::Base64UrlEncode(der));
+  nlohmann::ordered_json j = {{"format", "tpmauthn-attestation-key"},
+                              {"version", 1},
+                              {"public", webauthn::Base64UrlEncode(record.blob.public_blob)},
+                              {"private", webauthn::Base64UrlEncode(record.blob.private_blob)},
+                              {"chain", std::move(chain)}};
+  return store.WriteStoreFile(kAttestationKeyFile, j.dump(1) + "\n");
+}
 
 TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys) {
   auto ek = OpenEndorsementKey(esys);
@@ -98,7 +159,14 @@ TpmResult<TransientHandle> LoadAttestationKey(ESYS_CONTEXT* esys, const Attestat
   ESYS_TR loaded = ESYS_TR_NONE;
   TSS2_RC rc = Esys_Load(esys, ek->handle, session->get(), ESYS_TR_NONE, ESYS_TR_NONE, &*priv,
                          &*pub, &loaded);
-  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Load(attestation key)");
+  if (rc != TSS2_RC_SUCCESS) {
+    TpmError error = FromRc(rc, "Esys_Load(attestation key)");
+    if (error.kind == TpmErrorKind::kWrongTpm) {
+      error.message += " (the attestation key in this store was made by another TPM: run "
+                       "tpmauthn attestation-key request again after removing attestation.json)";
+    }
+    return error;
+  }
   session->Forget();
   return TransientHandle(esys, loaded);
 }

@@ -14,7 +14,12 @@
 
 #include <tss2/tss2_esys.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "tpm/connection.h"
+#include "tpm/key_store.h"
 #include "tpm/tpm_error.h"
 #include "webauthn/bytes.h"
 #include "webauthn/secret.h"
@@ -25,6 +30,20 @@ struct AttestationKeyBlob {
   webauthn::Bytes public_blob;   // marshalled TPM2B_PUBLIC
   webauthn::Bytes private_blob;  // marshalled TPM2B_PRIVATE (wrapped by the EK)
 };
+
+// The AK and, once the attestation CA's answer is installed, its
+// certificate chain (AIK certificate first, without the CA's root), in the
+// key store's "attestation.json" (0600):
+//   {"format": "tpmauthn-attestation-key", "version": 1, "public",
+//    "private", "chain": [base64url DER, ...]}
+struct AttestationKeyRecord {
+  AttestationKeyBlob blob;
+  std::vector<webauthn::Bytes> chain;
+};
+inline constexpr const char* kAttestationKeyFile = "attestation.json";
+// nullopt when there is none yet.
+TpmResult<std::optional<AttestationKeyRecord>> LoadAttestationKeyRecord(const KeyStore& store);
+TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const AttestationKeyRecord& record);
 
 // Makes a new AK under the EK (tpm/endorsement.h).
 TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys);

@@ -229,6 +229,27 @@ TpmResult<KeyRecord> KeyStore::Load(webauthn::ByteView credential_id) const {
   return record;
 }
 
+TpmResult<std::optional<std::string>> KeyStore::ReadStoreFile(const std::string& name) const {
+  const std::string path = dir_ + "/" + name;
+  auto opened = config::OpenChecked(path, config::FileRules{{::geteuid()}, false});
+  if (!opened) return StoreError(opened.error().message);
+  if (opened->status == config::OpenStatus::kMissing) return std::optional<std::string>();
+  struct stat st {};
+  if (::fstat(opened->fd.get(), &st) == 0 && (st.st_mode & 077)) {
+    return StoreError(path + ": readable by others (want 0600)");
+  }
+  auto text = config::ReadAll(opened->fd.get(), path, kMaxKeyFileSize);
+  if (!text) return StoreError(text.error().message);
+  return std::optional<std::string>(std::move(*text));
+}
+
+TpmResult<void> KeyStore::WriteStoreFile(const std::string& name, std::string_view contents) const {
+  if (auto ok = EnsureDirectory(dir_); !ok) return ok;
+  auto ok = config::AtomicReplace(dir_ + "/" + name, contents, 0600);
+  if (!ok) return StoreError(ok.error().message);
+  return {};
+}
+
 TpmResult<std::vector<KeyRecord>> KeyStore::List() const {
   std::vector<KeyRecord> out;
   DIR* dir = ::opendir(dir_.c_str());

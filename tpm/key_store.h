@@ -77,6 +77,12 @@ class KeyStore {
   TpmResult<std::vector<KeyRecord>> List() const;
   TpmResult<void> Remove(webauthn::ByteView credential_id) const;
 
+  // A file of the store that is not a credential ("attestation.json"), with
+  // the same checks as key files: its text, or nullopt when missing.
+  TpmResult<std::optional<std::string>> ReadStoreFile(const std::string& name) const;
+  // Replaces it atomically (0600), creating the directory if needed.
+  TpmResult<void> WriteStoreFile(const std::string& name, std::string_view contents) const;
+
   // Under the credential's lock: reloads the record and runs
   // `sign(record, take)`. `take()` gets a counter value from `next`
   // (TpmResult<uint32_t>(const KeyRecord&)); `sign` calls it as late as it

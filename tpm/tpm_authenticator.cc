@@ -382,9 +382,26 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
     }
   }
 
+  std::optional<AttestationKeyRecord> ak;
+  if (request.attestation == MakeCredentialRequest::Attestation::kTpm) {
+    if (request.pin && !per_credential) {
+      return TpmFail(TpmErrorKind::kRefused, "tpm attestation needs a per-credential PIN");
+    }
+    auto loaded = LoadAttestationKeyRecord(store_);
+    if (!loaded) return loaded.error();
+    if (!*loaded || (*loaded)->chain.empty()) {
+      return TpmFail(TpmErrorKind::kRefused,
+                     "no AIK certificate installed: run tpmauthn attestation-key request, have "
+                     "the attestation CA issue it, then tpmauthn attestation-key install");
+    }
+    ak = std::move(*loaded);
+  }
+
   AuthGuard auth;
   if (request.pin) DeriveAuthValue(pin, record.pin_salt, auth.auth);
-  auto made = RetryWhileBusy([&] { return CreateAndSelfAttest(request, auth.auth, record); });
+  auto made = RetryWhileBusy([&] {
+    return CreateAndSelfAttest(request, auth.auth, record, ak ? &*ak : nullptr);
+  });
   if (!made) return made.error();
   IndexRollback rollback{connection_.esys(), std::nullopt};
   if (record.pin_index) rollback.index = PinIndex{record.pin_index, record.pin_index_name};
@@ -397,7 +414,8 @@ TpmResult<MadeCredential> TpmAuthenticator::MakeCredential(const MakeCredentialR
 
 TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCredentialRequest& request,
                                                                 const TPM2B_AUTH& auth,
-                                                                KeyRecord& record) {
+                                                                KeyRecord& record,
+                                                                const AttestationKeyRecord* ak) {
   ESYS_CONTEXT* esys = connection_.esys();
   auto srk = LoadSrk(esys, /*create=*/true);
   if (!srk) return srk.error();
@@ -493,12 +511,32 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
     if (!signature) return Annotate(signature.error());
   }
   if (!signature) return signature.error();
+  Bytes attestation_object;
+  if (ak) {
+    // "tpm" attestation (§8.3): the AK certifies the new key, with
+    // extraData = SHA-256(authData ‖ clientDataHash). The key's ADMIN role
+    // takes its (empty) authValue: adminWithPolicy is clear.
+    auto loaded_ak = LoadAttestationKey(esys, ak->blob);
+    if (!loaded_ak) return loaded_ak.error();
+    auto certified = Certify(esys, loaded_ak->get(), key.get(), ESYS_TR_PASSWORD, digest);
+    if (!certified) return certified.error();
+    Bytes pub_area(sizeof(TPMT_PUBLIC));
+    size_t offset = 0;
+    if (Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, pub_area.data(), pub_area.size(),
+                                    &offset) != TSS2_RC_SUCCESS) {
+      return TpmFail(TpmErrorKind::kRefused, "cannot marshal the key's public area");
+    }
+    pub_area.resize(offset);
+    attestation_object = webauthn::AttestationObject::EncodeTpm(
+        auth_data_bytes, webauthn::CoseAlgorithm::kRS256, certified->signature, ak->chain,
+        certified->cert_info, pub_area);
+  } else {
+    attestation_object = webauthn::AttestationObject::EncodePackedSelf(
+        auth_data_bytes, webauthn::CoseAlgorithm::kES256, *signature);
+  }
   rollback.index.reset();  // MakeCredential owns it now
-  return MadeCredential{
-      record.credential_id, auth_data_bytes,
-      webauthn::AttestationObject::EncodePackedSelf(auth_data_bytes,
-                                                    webauthn::CoseAlgorithm::kES256, *signature),
-      *cose, false, {}};
+  return MadeCredential{record.credential_id, auth_data_bytes, std::move(attestation_object),
+                        *cose, false, {}};
 }
 
 TpmResult<MadeAssertion> TpmAuthenticator::GetAssertion(const AssertionRequest& request,

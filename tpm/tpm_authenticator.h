@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "tpm/attestation_key.h"
 #include "tpm/connection.h"
 #include "tpm/key_store.h"
 #include "tpm/nv_counter.h"
@@ -61,13 +62,17 @@ struct MakeCredentialRequest {
   // full, the handle taken), then the key file's, said in counter_note.
   enum class Counter { kFile, kTpm, kTpmOrFile } counter = Counter::kFile;
   TPM2_HANDLE counter_index = kSignCounterIndex;
+  // kSelf: packed self attestation. kTpm: the "tpm" format (WebAuthn L3
+  // §8.3): TPM2_Certify of the new key by the attestation key, with the AIK
+  // certificate chain installed in the store (tpm/attestation_key.h).
+  enum class Attestation { kSelf, kTpm } attestation = Attestation::kSelf;
   std::optional<webauthn::Bytes> pin_salt_for_testing;
 };
 
 struct MadeCredential {
   webauthn::Bytes credential_id;
   webauthn::Bytes authenticator_data;
-  webauthn::Bytes attestation_object;  // packed, self attestation, alg -7
+  webauthn::Bytes attestation_object;  // packed self attestation (alg -7), or tpm (alg -257)
   webauthn::Bytes public_key;          // COSE_Key
   bool tpm_counter = false;            // signCount comes from the TPM's NV counter
   std::string counter_note;            // kTpmOrFile fell back: why
@@ -148,7 +153,8 @@ class TpmAuthenticator {
   // One try at the TPM part of MakeCredential: fills record's SRK name and
   // blobs. Holds no handle once it returns, so a busy TPM can be retried.
   TpmResult<MadeCredential> CreateAndSelfAttest(const MakeCredentialRequest& request,
-                                                const TPM2B_AUTH& auth, KeyRecord& record);
+                                                const TPM2B_AUTH& auth, KeyRecord& record,
+                                                const AttestationKeyRecord* ak);
   // One try at the TPM part of GetAssertion: SRK check, salted session,
   // Load, Sign, flush (5 commands; a per-credential PIN adds NV_ReadPublic,
   // a policy session and PolicySecret: 8; the TPM counter 4 more). `digest`

@@ -60,10 +60,29 @@ def _die_with_parent():
 
 
 class Swtpm:
-    """swtpm with fresh state in `state_dir`; use as a context manager."""
+    """swtpm with fresh state in `state_dir`; use as a context manager. With
+    `ek_certificates`, swtpm_setup first manufactures the state with EK
+    certificates from swtpm_localca, whose CA lands in `ek_ca_dir`
+    (swtpm-localca-rootca-cert.pem, issuercert.pem; RECIPES)."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, ek_certificates=False):
         os.makedirs(state_dir, exist_ok=True)
+        self.ek_ca_dir = os.path.join(state_dir, "ek-ca")
+        if ek_certificates:
+            os.makedirs(self.ek_ca_dir)
+            os.makedirs(os.path.join(state_dir, "ek-certs"))
+            with open(os.path.join(state_dir, "swtpm-localca.conf"), "w") as f:
+                f.write(f"statedir = {self.ek_ca_dir}\nsigningkey = {self.ek_ca_dir}/signkey.pem\n"
+                        f"issuercert = {self.ek_ca_dir}/issuercert.pem\n"
+                        f"certserial = {self.ek_ca_dir}/certserial\n")
+            with open(os.path.join(state_dir, "swtpm_setup.conf"), "w") as f:
+                f.write("create_certs_tool = /usr/bin/swtpm_localca\n"
+                        f"create_certs_tool_config = {state_dir}/swtpm-localca.conf\n"
+                        "create_certs_tool_options = /dev/null\n")
+            subprocess.run(["swtpm_setup", "--tpm2", "--tpmstate", state_dir, "--create-ek-cert",
+                            "--config", f"{state_dir}/swtpm_setup.conf", "--overwrite",
+                            "--write-ek-cert-files", f"{state_dir}/ek-certs"],
+                           check=True, capture_output=True, timeout=60)
         self.sock = os.path.join(state_dir, "sock")
         self.tcti = f"swtpm:path={self.sock}"
         self.process = subprocess.Popen(

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Issue #15 end to end: a client TPM (swtpm manufactured with EK
+certificates by swtpm_setup + swtpm_localca) gets an AIK certificate from an
+attestation CA over files, enrolls with --attestation tpm, and a server's
+`tpmauthn add --require-attestation tpm --trust-anchors DIR` accepts it — and
+refuses a self-attested one, a chain to another CA, a request whose EK is not
+the certificate's, an EK that does not chain, and a response installed on
+another TPM. Each TPM is a swtpm on a unix socket in a temp dir, stopped by
+its PID.
+
+usage: attestation_cli_test.py TPMAUTHN
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import Checks, Swtpm  # noqa: E402
+
+checks = Checks(verbose=False)
+check = checks.check
+tpmauthn = sys.argv[1]
+PIN = "471130"
+RP = "ssh://server.example"
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    client = Swtpm(os.path.join(tmp, "client-tpm"), ek_certificates=True)
+    other = Swtpm(os.path.join(tmp, "other-tpm"), ek_certificates=True)
+    try:
+        def tool(tpm, store, args, pin=None, creds=None):
+            base = [tpmauthn, "--tcti", tpm.tcti, "--store", store,
+                    "--credentials", creds or os.path.join(tmp, "client-credentials")]
+            if pin is None:
+                p = subprocess.run(base + args, capture_output=True, text=True, timeout=120,
+                                   stdin=subprocess.DEVNULL)
+            else:
+                p = subprocess.run(["sh", "-c", 'exec "$@" 3<&0', "sh"] + base + args,
+                                   input=pin + "\n", capture_output=True, text=True, timeout=120)
+            return p.returncode, p.stdout, p.stderr
+
+        def ca(args):
+            p = subprocess.run([tpmauthn, "attestation-ca", *args], capture_output=True,
+                               text=True, timeout=120)
+            return p.returncode, p.stdout, p.stderr
+
+        store = os.path.join(tmp, "client-keys")
+        ca_dir = os.path.join(tmp, "ca")
+        rc, out, err = ca(["init", ca_dir, "--name", "Example fleet attestation CA"])
+        check("attestation-ca init", rc == 0 and "ca-cert.pem" in out, out + err)
+        check("the CA key is 0600", os.stat(f"{ca_dir}/ca-key.pem").st_mode & 0o777 == 0o600)
+        rc, out, err = ca(["init", ca_dir])
+        check("init never overwrites a CA", rc == 2 and "already exists" in err, err)
+        # The admin trusts the TPM maker's EK CA (here swtpm_localca's).
+        for name in ("swtpm-localca-rootca-cert.pem", "issuercert.pem"):
+            shutil.copy(os.path.join(client.ek_ca_dir, name), os.path.join(ca_dir, "ek-roots"))
+
+        # Client: request; CA: issue; client: install — files only.
+        req = os.path.join(tmp, "request.json")
+        rc, out, err = tool(client, store, ["attestation-key", "request", "--out", req])
+        check("attestation-key request", rc == 0 and os.path.exists(req), err)
+        request = json.load(open(req)) if rc == 0 else {}
+        check("the request names the chip", request.get("manufacturer") == "id:49424D00", request)
+        resp = os.path.join(tmp, "response.json")
+        rc, out, err = ca(["issue", ca_dir, req, "--out", resp])
+        check("attestation-ca issue", rc == 0 and "issued an AIK certificate" in err, err)
+        rc, out, err = tool(client, store, ["attestation-key", "install", resp])
+        check("attestation-key install", rc == 0 and "installed the AIK certificate" in out,
+              out + err)
+
+        def enroll(user, attestation):
+            challenge = b64(os.urandom(32))
+            rc, out, err = tool(client, store, ["enroll", user, "--attestation", attestation,
+                                                "--rp-id", RP, "--origin", RP, "--challenge",
+                                                challenge, "--pin-fd", "3", "--json"], pin=PIN)
+            path = os.path.join(tmp, f"{user}-{attestation}.json")
+            if rc == 0:
+                open(path, "w").write(out)
+            return rc, path, challenge, err
+
+        def add(path, challenge, *policy, creds="server-credentials"):
+            p = subprocess.run([tpmauthn, "--credentials", os.path.join(tmp, creds), "add",
+                                "alice", path, "--rp-id", RP, "--origin", RP, "--challenge",
+                                challenge, *policy], capture_output=True, text=True, timeout=60)
+            return p.returncode, p.stdout, p.stderr
+
+        anchors = os.path.join(tmp, "anchors")
+        os.mkdir(anchors)
+        shutil.copy(os.path.join(ca_dir, "ca-cert.pem"), anchors)
+        rc, reg_tpm, chal_tpm, err = enroll("alice", "tpm")
+        check("enroll --attestation tpm", rc == 0, err)
+        reg = json.load(open(reg_tpm)) if rc == 0 else {}
+        rc, out, err = add(reg_tpm, chal_tpm, "--require-attestation", "tpm", "--trust-anchors",
+                           anchors)
+        check("the server accepts it with --require-attestation tpm and the CA as anchor",
+              rc == 0, out + err)
+        check("... and says it is TPM-attested", "tpm" in out.lower(), out)
+
+        rc, reg_self, chal_self, err = enroll("alice", "self")
+        check("enroll --attestation self", rc == 0, err)
+        rc, out, err = add(reg_self, chal_self, "--require-attestation", "tpm", "--trust-anchors",
+                           anchors)
+        check("a self-attested registration is refused under --require-attestation tpm",
+              rc != 0 and "attestation" in err, out + err)
+
+        stranger = os.path.join(tmp, "stranger-ca")
+        ca(["init", stranger])
+        other_anchors = os.path.join(tmp, "other-anchors")
+        os.mkdir(other_anchors)
+        shutil.copy(os.path.join(stranger, "ca-cert.pem"), other_anchors)
+        rc, out, err = add(reg_tpm, chal_tpm, "--require-attestation", "tpm", "--trust-anchors",
+                           other_anchors, creds="server2-credentials")
+        check("a chain to another CA is refused", rc != 0 and "attestation" in err, out + err)
+
+        # Forged requests.
+        other_store = os.path.join(tmp, "other-keys")
+        other_req = os.path.join(tmp, "other-request.json")
+        tool(other, other_store, ["attestation-key", "request", "--out", other_req])
+        forged = dict(request, ekPublic=json.load(open(other_req))["ekPublic"])
+        open(os.path.join(tmp, "forged.json"), "w").write(json.dumps(forged))
+        rc, out, err = ca(["issue", ca_dir, os.path.join(tmp, "forged.json")])
+        check("another TPM's EK with this TPM's certificate is refused",
+              rc == 1 and "not the key of the EK certificate" in err, err)
+        rc, out, err = ca(["issue", ca_dir, other_req])
+        check("an EK certificate from a maker the admin does not trust is refused",
+              rc == 1 and "does not chain to a trusted EK root" in err, err)
+        not_restricted = json.loads(open(req).read())
+        raw = bytearray(base64.urlsafe_b64decode(not_restricted["akPublic"] + "=="))
+        # TPM2B_PUBLIC: size, type, nameAlg, then objectAttributes big-endian:
+        # byte 7 holds bits 16-23; restricted is bit 16.
+        raw[7] &= ~0x01
+        not_restricted["akPublic"] = b64(bytes(raw))
+        open(os.path.join(tmp, "unrestricted.json"), "w").write(json.dumps(not_restricted))
+        rc, out, err = ca(["issue", ca_dir, os.path.join(tmp, "unrestricted.json")])
+        check("an attestation key that is not restricted is refused",
+              rc == 1 and "restricted signing key" in err, err)
+
+        # The response on another TPM: its attestation key cannot be unsealed there.
+        os.makedirs(other_store, exist_ok=True)
+        shutil.copy(os.path.join(store, "attestation.json"), other_store)
+        rc, out, err = tool(other, other_store, ["attestation-key", "install", resp])
+        check("a response installed on another TPM is refused", rc != 0, out + err)
+    finally:
+        client.stop()
+        other.stop()
+checks.finish()
