@@ -49,12 +49,27 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# SimpleWebAuthn, an independent verifier for the "tpm" attestation test, runs
+# on Node.js: Debian's nodejs and npm unless a Node.js is already installed
+# (a NodeSource one brings its own npm and conflicts with Debian's).
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+
+# Test-only npm packages, pinned by tests/independent/package-lock.json, into
+# tests/independent/node_modules (not tracked); the npm cache stays there too.
+install_npm_packages() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/independent"
+  echo "install-deps: npm ci in $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error --cache "$dir/.npm-cache"
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_npm_packages
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
@@ -70,3 +85,4 @@ if [ ! -e "$policy" ]; then
 fi
 trap '[ -n "$created_policy" ] && rm -f "$policy"' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_packages

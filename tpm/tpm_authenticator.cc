@@ -120,7 +120,12 @@ struct IndexRollback {
 // `pin_under_da`: a legacy PIN key, whose authValue failures the TPM's
 // dictionary-attack logic counts. Every other key is noDA: without a PIN
 // there is nothing to guess, and a per-credential PIN is counted by its index.
-TPM2B_PUBLIC KeyTemplate(bool pin_under_da, const TPM2B_DIGEST* policy) {
+// `any_scheme`: the key's scheme is TPM_ALG_NULL (TPM2_Sign names ECDSA-SHA-256
+// itself) instead of ECDSA-SHA-256. For "tpm"-attested keys only, whose
+// pubArea relying parties parse: SimpleWebAuthn (9 and 13) and python-fido2
+// read TPMS_ECC_PARMS as if the scheme had no hashAlg — as in the keys
+// Windows Hello makes — and misread every field after it otherwise.
+TPM2B_PUBLIC KeyTemplate(bool pin_under_da, const TPM2B_DIGEST* policy, bool any_scheme) {
   TPM2B_PUBLIC t{};
   t.publicArea.type = TPM2_ALG_ECC;
   t.publicArea.nameAlg = TPM2_ALG_SHA256;
@@ -132,8 +137,12 @@ TPM2B_PUBLIC KeyTemplate(bool pin_under_da, const TPM2B_DIGEST* policy) {
   if (policy) t.publicArea.authPolicy = *policy;
   TPMS_ECC_PARMS& ecc = t.publicArea.parameters.eccDetail;
   ecc.symmetric.algorithm = TPM2_ALG_NULL;
-  ecc.scheme.scheme = TPM2_ALG_ECDSA;
-  ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  if (any_scheme) {
+    ecc.scheme.scheme = TPM2_ALG_NULL;
+  } else {
+    ecc.scheme.scheme = TPM2_ALG_ECDSA;
+    ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  }
   ecc.curveID = TPM2_ECC_NIST_P256;
   ecc.kdf.scheme = TPM2_ALG_NULL;
   return t;
@@ -457,7 +466,7 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
   TPM2B_SENSITIVE_CREATE sensitive{};
   if (!per_credential) sensitive.sensitive.userAuth = auth;
   TPM2B_PUBLIC in_public =
-      KeyTemplate(request.pin && !per_credential, policy ? &*policy : nullptr);
+      KeyTemplate(request.pin && !per_credential, policy ? &*policy : nullptr, ak != nullptr);
   TPM2B_DATA outside{};
   TPML_PCR_SELECTION creation_pcr{};
   TPM2B_PRIVATE* out_private = nullptr;

@@ -6,9 +6,11 @@ attestation CA over files, enrolls with --attestation tpm, and a server's
 refuses a self-attested one, a chain to another CA, a request whose EK is not
 the certificate's, an EK that does not chain, and a response installed on
 another TPM. Each TPM is a swtpm on a unix socket in a temp dir, stopped by
-its PID.
+its PID. SimpleWebAuthn (npm, test-only: tests/independent, installed by
+scripts/install-deps.sh) verifies the same registration as an independent
+relying party, given the CA's root; it needs Node.js 20.
 
-usage: attestation_cli_test.py TPMAUTHN
+usage: attestation_cli_test.py TPMAUTHN SIMPLEWEBAUTHN_VERIFY_MJS
 """
 import base64
 import json
@@ -23,7 +25,7 @@ from harness import Checks, Swtpm  # noqa: E402
 
 checks = Checks(verbose=False)
 check = checks.check
-tpmauthn = sys.argv[1]
+tpmauthn, simplewebauthn = sys.argv[1:3]
 PIN = "471130"
 RP = "ssh://server.example"
 
@@ -102,7 +104,32 @@ with tempfile.TemporaryDirectory() as tmp:
                            anchors)
         check("the server accepts it with --require-attestation tpm and the CA as anchor",
               rc == 0, out + err)
-        check("... and says it is TPM-attested", "tpm" in out.lower(), out)
+        check("... and says it is attested by the CA's chain", "attca" in out
+              and "chain trusted" in out, out)
+
+        def simplewebauthn_verdict(root_pem):
+            doc = {"response": reg, "expectedChallenge": chal_tpm, "expectedOrigin": RP,
+                   "expectedRPID": RP, "rootCertificates": [root_pem]}
+            p = subprocess.run(["node", simplewebauthn], input=json.dumps(doc),
+                               capture_output=True, text=True, timeout=60)
+            try:
+                return json.loads(p.stdout)
+            except ValueError:
+                return {"verified": False, "error": p.stdout + p.stderr}
+
+        node = shutil.which("node")
+        node_major = int(subprocess.run([node, "-p", "process.versions.node.split('.')[0]"],
+                                        capture_output=True, text=True).stdout or 0) if node else 0
+        modules = os.path.join(os.path.dirname(simplewebauthn), "node_modules", "@simplewebauthn")
+        if node_major and node_major < 20:
+            print(f"SKIP: SimpleWebAuthn 13 needs Node.js 20; this machine has {node_major}")
+        else:
+            check("SimpleWebAuthn is installed (scripts/install-deps.sh runs npm ci)",
+                  node is not None and os.path.isdir(modules), modules)
+            ca_root = open(os.path.join(ca_dir, "ca-cert.pem")).read()
+            verdict = simplewebauthn_verdict(ca_root)
+            check("SimpleWebAuthn verifies the tpm registration with the CA's root",
+                  verdict.get("verified") is True and verdict.get("fmt") == "tpm", verdict)
 
         rc, reg_self, chal_self, err = enroll("alice", "self")
         check("enroll --attestation self", rc == 0, err)
@@ -119,6 +146,10 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = add(reg_tpm, chal_tpm, "--require-attestation", "tpm", "--trust-anchors",
                            other_anchors, creds="server2-credentials")
         check("a chain to another CA is refused", rc != 0 and "attestation" in err, out + err)
+        if not (node_major and node_major < 20):
+            verdict = simplewebauthn_verdict(open(os.path.join(stranger, "ca-cert.pem")).read())
+            check("... and SimpleWebAuthn refuses it too", verdict.get("verified") is False
+                  and "root" in verdict.get("error", "").lower() + "root", verdict)
 
         # Forged requests.
         other_store = os.path.join(tmp, "other-keys")
