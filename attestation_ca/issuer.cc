@@ -45,26 +45,6 @@ Bytes Modulus(EVP_PKEY* key) {
   return out;
 }
 
-CaResult<webauthn::EvpPkeyPtr> RsaKey(const TPMT_PUBLIC& area) {
-  webauthn::BignumPtr n(BN_bin2bn(area.unique.rsa.buffer, area.unique.rsa.size, nullptr));
-  webauthn::BignumPtr e(BN_new());
-  const uint32_t exponent = area.parameters.rsaDetail.exponent;
-  webauthn::OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!n || !e || !bld || BN_set_word(e.get(), exponent ? exponent : 65537) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return CaFail("out of memory");
-  }
-  webauthn::OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  webauthn::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return CaFail("the attestation key's RSA public key is unusable");
-  }
-  return webauthn::EvpPkeyPtr(key);
-}
-
 bool IsId(const std::string& text) {
   if (text.size() != 11 || text.compare(0, 3, "id:") != 0) return false;
   for (size_t i = 3; i < text.size(); ++i) {
@@ -296,7 +276,7 @@ CaResult<Issued> Issue(const CaMaterial& ca, const std::vector<Bytes>& ek_roots,
   if (!IsId(request.manufacturer) || !IsId(request.firmware_version) || !IsModel(request.model)) {
     return CaFail("manufacturer, model or firmwareVersion is malformed");
   }
-  auto ak_key = RsaKey(*ak);
+  auto ak_key = RsaPublicKey(*ak);
   if (!ak_key) return ak_key.error();
   auto certificate = IssueCertificate(ca, ak_key->get(), request, now, days);
   if (!certificate) return certificate.error();

@@ -33,28 +33,6 @@ struct Wiped {
   ~Wiped() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 };
 
-CaResult<webauthn::EvpPkeyPtr> EkKey(const TPMT_PUBLIC& ek) {
-  const TPMS_RSA_PARMS& rsa = ek.parameters.rsaDetail;
-  webauthn::BignumPtr n(BN_bin2bn(ek.unique.rsa.buffer, ek.unique.rsa.size, nullptr));
-  webauthn::BignumPtr e(BN_new());
-  if (!n || !e || BN_set_word(e.get(), rsa.exponent ? rsa.exponent : 65537) != 1) {
-    return CaFail("out of memory");
-  }
-  webauthn::OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
-      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    return CaFail("out of memory");
-  }
-  webauthn::OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  webauthn::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return CaFail("the EK's RSA public key is unusable");
-  }
-  return webauthn::EvpPkeyPtr(key);
-}
-
 CaResult<Bytes> OaepEncrypt(EVP_PKEY* key, ByteView seed) {
   webauthn::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
@@ -105,6 +83,27 @@ CaResult<Bytes> AesCfb(ByteView key, ByteView plain) {
 
 }  // namespace
 
+CaResult<webauthn::EvpPkeyPtr> RsaPublicKey(const TPMT_PUBLIC& area) {
+  if (area.type != TPM2_ALG_RSA) return CaFail("not an RSA key");
+  webauthn::BignumPtr n(BN_bin2bn(area.unique.rsa.buffer, area.unique.rsa.size, nullptr));
+  webauthn::BignumPtr e(BN_new());
+  const uint32_t exponent = area.parameters.rsaDetail.exponent;
+  webauthn::OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!n || !e || !bld || BN_set_word(e.get(), exponent ? exponent : 65537) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
+    return CaFail("out of memory");
+  }
+  webauthn::OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  webauthn::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return CaFail("the TPM key's RSA public key is unusable");
+  }
+  return webauthn::EvpPkeyPtr(key);
+}
+
 CaResult<Bytes> KdfaSha256(ByteView key, std::string_view label, ByteView context_u,
                            ByteView context_v, size_t bits) {
   if (bits == 0 || bits % 8 != 0) return CaFail("KDFa: bits must be a positive multiple of 8");
@@ -144,7 +143,7 @@ CaResult<SealedCredential> MakeCredential(const TPMT_PUBLIC& ek, ByteView object
   if (credential.empty() || credential.size() > kDigestSize) {
     return CaFail("a credential is 1-32 bytes");
   }
-  auto key = EkKey(ek);
+  auto key = RsaPublicKey(ek);
   if (!key) return key.error();
   Wiped seed{Bytes(kDigestSize)};
   if (RAND_bytes(seed.bytes.data(), static_cast<int>(seed.bytes.size())) != 1) {

@@ -17,6 +17,7 @@
 
 #include "attestation_ca/ca_error.h"
 #include "webauthn/bytes.h"
+#include "webauthn/openssl_ptr.h"
 
 namespace tpmauthn::attestation_ca {
 
@@ -29,6 +30,9 @@ struct SealedCredential {
 // and AES-128/256-CFB symmetric parameters; `credential` 1-32 bytes.
 CaResult<SealedCredential> MakeCredential(const TPMT_PUBLIC& ek, webauthn::ByteView object_name,
                                           webauthn::ByteView credential);
+
+// The RSA public key of a TPMT_PUBLIC (exponent 0 meaning 65537).
+CaResult<webauthn::EvpPkeyPtr> RsaPublicKey(const TPMT_PUBLIC& area);
 
 // KDFa with SHA-256 (TPM 2.0 Part 1 §11.4.10.2), through OpenSSL's KBKDF in
 // counter mode: `bits` of HMAC-SHA-256(key, BE32(i) ‖ label ‖ 00 ‖

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -34,13 +35,38 @@ TPM2B_PUBLIC Template() {
   return in;
 }
 
+// Closes an ESYS_TR for a persistent object (nothing to flush).
 struct TrCloser {
-  ESYS_CONTEXT* esys;
-  ESYS_TR handle;
+  ESYS_CONTEXT* esys = nullptr;
+  ESYS_TR handle = ESYS_TR_NONE;
+  TrCloser() = default;
+  TrCloser(const TrCloser&) = delete;
+  TrCloser& operator=(const TrCloser&) = delete;
   ~TrCloser() {
     if (handle != ESYS_TR_NONE) Esys_TR_Close(esys, &handle);
   }
 };
+
+// The EK, opened, with a policy session that satisfies its policy for one
+// command (the TPM closes it after that command).
+struct EkAuthorization {
+  TrCloser ek;
+  TransientHandle session;
+};
+
+TpmResult<std::unique_ptr<EkAuthorization>> AuthorizeEk(ESYS_CONTEXT* esys) {
+  auto ek = OpenEndorsementKey(esys);
+  if (!ek) return ek.error();
+  auto out = std::make_unique<EkAuthorization>();
+  out->ek.esys = esys;
+  out->ek.handle = ek->handle;
+  auto session = StartEkPolicySession(esys);
+  if (!session) return session.error();
+  TSS2_RC rc = Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
+  if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
+  out->session = std::move(*session);
+  return out;
+}
 
 TpmError RecordError(const std::string& why) {
   return TpmFail(TpmErrorKind::kStore, std::string(kAttestationKeyFile) + ": " + why);
@@ -102,25 +128,21 @@ TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const Attestatio
 }
 
 TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys) {
-  auto ek = OpenEndorsementKey(esys);
+  auto ek = AuthorizeEk(esys);
   if (!ek) return ek.error();
-  TrCloser closer{esys, ek->handle};
-  auto session = StartEkPolicySession(esys);
-  if (!session) return session.error();
   TPM2B_SENSITIVE_CREATE sensitive{};
   TPM2B_PUBLIC in_public = Template();
   TPM2B_DATA outside{};
   TPML_PCR_SELECTION creation_pcr{};
   TPM2B_PRIVATE* out_private = nullptr;
   TPM2B_PUBLIC* out_public = nullptr;
-  Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
-  TSS2_RC rc = Esys_Create(esys, ek->handle, session->get(), ESYS_TR_NONE, ESYS_TR_NONE,
+  TSS2_RC rc = Esys_Create(esys, (*ek)->ek.handle, (*ek)->session.get(), ESYS_TR_NONE, ESYS_TR_NONE,
                            &sensitive, &in_public, &outside, &creation_pcr, &out_private,
                            &out_public, nullptr, nullptr, nullptr);
   EsysPtr<TPM2B_PRIVATE> priv(out_private);
   EsysPtr<TPM2B_PUBLIC> pub(out_public);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Create(attestation key)");
-  session->Forget();  // closed by the TPM (continueSession clear)
+  (*ek)->session.Forget();  // closed by the TPM (continueSession clear)
   return AttestationKeyBlob{MarshalToBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Marshal>(*pub),
                             MarshalToBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Marshal>(*priv)};
 }
@@ -150,15 +172,11 @@ TpmResult<TransientHandle> LoadAttestationKey(ESYS_CONTEXT* esys, const Attestat
   auto priv = UnmarshalFromBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Unmarshal>(
       blob.private_blob, "attestation key private area");
   if (!priv) return priv.error();
-  auto ek = OpenEndorsementKey(esys);
+  auto ek = AuthorizeEk(esys);
   if (!ek) return ek.error();
-  TrCloser closer{esys, ek->handle};
-  auto session = StartEkPolicySession(esys);
-  if (!session) return session.error();
-  Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
   ESYS_TR loaded = ESYS_TR_NONE;
-  TSS2_RC rc = Esys_Load(esys, ek->handle, session->get(), ESYS_TR_NONE, ESYS_TR_NONE, &*priv,
-                         &*pub, &loaded);
+  TSS2_RC rc = Esys_Load(esys, (*ek)->ek.handle, (*ek)->session.get(), ESYS_TR_NONE, ESYS_TR_NONE,
+                         &*priv, &*pub, &loaded);
   if (rc != TSS2_RC_SUCCESS) {
     TpmError error = FromRc(rc, "Esys_Load(attestation key)");
     if (error.kind == TpmErrorKind::kWrongTpm) {
@@ -167,7 +185,7 @@ TpmResult<TransientHandle> LoadAttestationKey(ESYS_CONTEXT* esys, const Attestat
     }
     return error;
   }
-  session->Forget();
+  (*ek)->session.Forget();
   return TransientHandle(esys, loaded);
 }
 
@@ -191,16 +209,12 @@ TpmResult<webauthn::SecretBytes> ActivateCredential(ESYS_CONTEXT* esys,
   }
   auto ak = LoadAttestationKey(esys, blob);
   if (!ak) return ak.error();
-  auto ek = OpenEndorsementKey(esys);
+  auto ek = AuthorizeEk(esys);
   if (!ek) return ek.error();
-  TrCloser closer{esys, ek->handle};
-  auto session = StartEkPolicySession(esys);
-  if (!session) return session.error();
-  Esys_TRSess_SetAttributes(esys, session->get(), 0, TPMA_SESSION_CONTINUESESSION);
   TPM2B_DIGEST* recovered = nullptr;
-  TSS2_RC rc = Esys_ActivateCredential(esys, ak->get(), ek->handle, ESYS_TR_PASSWORD,
-                                       session->get(), ESYS_TR_NONE, &credential_blob, &secret,
-                                       &recovered);
+  TSS2_RC rc = Esys_ActivateCredential(esys, ak->get(), (*ek)->ek.handle, ESYS_TR_PASSWORD,
+                                       (*ek)->session.get(), ESYS_TR_NONE, &credential_blob,
+                                       &secret, &recovered);
   EsysPtr<TPM2B_DIGEST> owned(recovered);
   if (rc != TSS2_RC_SUCCESS) {
     TpmError error = FromRc(rc, "Esys_ActivateCredential");
@@ -210,7 +224,7 @@ TpmResult<webauthn::SecretBytes> ActivateCredential(ESYS_CONTEXT* esys,
     }
     return error;
   }
-  session->Forget();
+  (*ek)->session.Forget();
   webauthn::SecretBytes out{webauthn::ByteView(owned->buffer, owned->size)};
   OPENSSL_cleanse(owned->buffer, owned->size);
   return out;

@@ -33,8 +33,9 @@ bool CanConnect(const std::string& path) {
   return ok;
 }
 
-// Runs a program to its end with stdout/stderr on /dev/null; its exit status.
-int RunQuietly(std::vector<std::string> args) {
+// Starts a program with stdout/stderr on /dev/null; it dies with the test,
+// even one killed by a timeout.
+pid_t SpawnQuietly(std::vector<std::string> args) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -48,6 +49,12 @@ int RunQuietly(std::vector<std::string> args) {
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+// Runs a program to its end quietly; its exit status.
+int RunQuietly(std::vector<std::string> args) {
+  const pid_t pid = SpawnQuietly(std::move(args));
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -94,20 +101,7 @@ Swtpm::Swtpm(bool ek_certificates) {
       "--ctrl", "type=unixio,path=" + dir_ + "/sock.ctrl",
       "--tpmstate", "dir=" + dir_,
       "--flags", "not-need-init,startup-clear"};
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    // Dies with the test, even one killed by a timeout.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp("swtpm", argv.data());
-    ::_exit(127);
-  }
+  pid_ = SpawnQuietly(std::move(args));
   // Wait until the data socket accepts connections (swtpm serves one client
   // at a time, so disconnect right away).
   for (int i = 0; i < 500; ++i) {
