@@ -78,7 +78,13 @@ TpmResult<std::optional<AttestationKeyRecord>> LoadAttestationKeyRecord(const Ke
   auto text = store.ReadStoreFile(kAttestationKeyFile);
   if (!text) return text.error();
   if (!*text) return std::optional<AttestationKeyRecord>();
-  nlohmann::json j = nlohmann::json::parse(**text, nullptr, false);
+  auto record = ParseAttestationKeyRecord(**text);
+  if (!record) return record.error();
+  return std::optional<AttestationKeyRecord>(std::move(*record));
+}
+
+TpmResult<AttestationKeyRecord> ParseAttestationKeyRecord(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return RecordError("not a JSON object");
   static const std::set<std::string> kMembers = {"format", "version", "public", "private", "chain"};
   for (const auto& [key, value] : j.items()) {
@@ -113,10 +119,10 @@ TpmResult<std::optional<AttestationKeyRecord>> LoadAttestationKeyRecord(const Ke
     if (!der) return RecordError("a chain entry is not base64url");
     record.chain.push_back(std::move(*der));
   }
-  return std::optional<AttestationKeyRecord>(std::move(record));
+  return record;
 }
 
-TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const AttestationKeyRecord& record) {
+std::string SerializeAttestationKeyRecord(const AttestationKeyRecord& record) {
   nlohmann::ordered_json chain = nlohmann::ordered_json::array();
   for (const Bytes& der : record.chain) chain.push_back(webauthn::Base64UrlEncode(der));
   nlohmann::ordered_json j = {{"format", "tpmauthn-attestation-key"},
@@ -124,7 +130,11 @@ TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const Attestatio
                               {"public", webauthn::Base64UrlEncode(record.blob.public_blob)},
                               {"private", webauthn::Base64UrlEncode(record.blob.private_blob)},
                               {"chain", std::move(chain)}};
-  return store.WriteStoreFile(kAttestationKeyFile, j.dump(1) + "\n");
+  return j.dump(1) + "\n";
+}
+
+TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const AttestationKeyRecord& record) {
+  return store.WriteStoreFile(kAttestationKeyFile, SerializeAttestationKeyRecord(record));
 }
 
 TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys) {

@@ -43,6 +43,8 @@ struct AttestationKeyRecord {
 inline constexpr const char* kAttestationKeyFile = "attestation.json";
 // nullopt when there is none yet.
 TpmResult<std::optional<AttestationKeyRecord>> LoadAttestationKeyRecord(const KeyStore& store);
+TpmResult<AttestationKeyRecord> ParseAttestationKeyRecord(std::string_view json);
+std::string SerializeAttestationKeyRecord(const AttestationKeyRecord& record);
 TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const AttestationKeyRecord& record);
 
 // Makes a new AK under the EK (tpm/endorsement.h).
