@@ -109,8 +109,16 @@ in_root() {
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin bash -c "$1"
 }
 
+# The network's TLS trust, as this machine has it: local CAs it added (a
+# proxy's, a company's) go into the root before ca-certificates builds its
+# bundle (npm fetches the test-only SimpleWebAuthn over TLS).
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$target/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$target/usr/local/share/ca-certificates/"
+fi
+
 echo "== $release: git, and a clone in /root"
-in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git ca-certificates >/dev/null'
+in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git ca-certificates >/dev/null && update-ca-certificates >/dev/null'
 in_root 'chmod 0700 /root && git clone -q /mnt/source /root/tpmauthn && stat -c "/root is %a" /root'
 umount -l "$target/mnt/source" && unset 'mounts[${#mounts[@]}-1]'
 
