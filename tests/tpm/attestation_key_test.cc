@@ -177,6 +177,61 @@ BOOST_AUTO_TEST_CASE(the_cas_make_credential_is_accepted_by_the_tpm) {
   BOOST_TEST(!attestation_ca::MakeCredential(ek_public, name, Bytes(33, 1)).ok());
 }
 
+// The attack the CA's attribute checks rely on the TPM to stop: a public
+// area with an AK's attributes (fixedTPM, restricted, sign) but a key whose
+// private part lives outside any TPM, loaded public-only with
+// TPM2_LoadExternal. The TPM must not activate a credential for it, or a CA
+// would certify a software key.
+BOOST_AUTO_TEST_CASE(a_public_only_lookalike_of_an_ak_cannot_activate_a_credential) {
+  Rig rig;
+  auto ak = Require(tpm::CreateAttestationKey(rig.esys()), "AK");
+  auto genuine = Require(tpm::UnmarshalFromBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Unmarshal>(
+                             ak.public_blob, "AK public"),
+                         "AK public");
+  // Same template and attributes; the modulus of another (software) key.
+  TPM2B_PUBLIC lookalike = genuine;
+  for (UINT16 i = 0; i < lookalike.publicArea.unique.rsa.size; ++i) {
+    lookalike.publicArea.unique.rsa.buffer[i] ^= 0x5a;
+  }
+  lookalike.publicArea.unique.rsa.buffer[lookalike.publicArea.unique.rsa.size - 1] |= 1;
+  ESYS_TR external = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_LoadExternal(rig.esys(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, nullptr,
+                                 &lookalike, ESYS_TR_RH_NULL, &external);
+  if (rc != TSS2_RC_SUCCESS) {
+    BOOST_TEST_MESSAGE("the TPM refuses to load it at all: " << std::hex << rc);
+    return;
+  }
+  tpm::TransientHandle owned(rig.esys(), external);
+  TPM2B_NAME* name = nullptr;
+  BOOST_TEST_REQUIRE(Esys_TR_GetName(rig.esys(), external, &name) == TSS2_RC_SUCCESS);
+  const Bytes lookalike_name(name->name, name->name + name->size);
+  Esys_Free(name);
+  auto ek = Require(tpm::OpenEndorsementKey(rig.esys()), "EK");
+  const TPMT_PUBLIC ek_public = ek.public_area.publicArea;
+  Esys_TR_Close(rig.esys(), &ek.handle);
+  auto sealed = attestation_ca::MakeCredential(ek_public, lookalike_name, Bytes(32, 7));
+  BOOST_TEST_REQUIRE(sealed.ok());
+  TPM2B_ID_OBJECT blob{};
+  size_t offset = 0;
+  BOOST_TEST_REQUIRE(Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(sealed->id_object.data(),
+                                                       sealed->id_object.size(), &offset,
+                                                       &blob) == TSS2_RC_SUCCESS);
+  TPM2B_ENCRYPTED_SECRET secret{};
+  offset = 0;
+  BOOST_TEST_REQUIRE(Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(
+                         sealed->encrypted_secret.data(), sealed->encrypted_secret.size(), &offset,
+                         &secret) == TSS2_RC_SUCCESS);
+  auto ek_again = Require(tpm::OpenEndorsementKey(rig.esys()), "EK");
+  auto session = Require(tpm::StartEkPolicySession(rig.esys()), "EK session");
+  TPM2B_DIGEST* recovered = nullptr;
+  rc = Esys_ActivateCredential(rig.esys(), external, ek_again.handle, ESYS_TR_PASSWORD,
+                               session.get(), ESYS_TR_NONE, &blob, &secret, &recovered);
+  Esys_Free(recovered);
+  Esys_TR_Close(rig.esys(), &ek_again.handle);
+  BOOST_TEST_MESSAGE("ActivateCredential on a public-only object: 0x" << std::hex << rc);
+  BOOST_TEST(rc != TSS2_RC_SUCCESS);
+}
+
 BOOST_AUTO_TEST_CASE(certify_names_the_key_and_carries_the_qualifying_data) {
   Rig rig;
   auto ak_blob = Require(tpm::CreateAttestationKey(rig.esys()), "AK");
