@@ -1,6 +1,7 @@
 // tpmauthn attestation-ca and attestation-key (see attestation_commands.h).
 #include "cli/attestation_commands.h"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <tss2/tss2_mu.h>
 #include <unistd.h>
@@ -62,26 +63,6 @@ std::optional<std::string> ReadOwnFile(const std::string& path, bool private_fil
   return std::move(*text);
 }
 
-// A request or response: a file anyone may have handed us, or "-" (stdin).
-std::optional<std::string> ReadMessage(const std::string& path, std::string& error) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      error = "cannot open " + path;
-      return std::nullopt;
-    }
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  if (text.size() > kMaxInput) {
-    error = path + ": too large";
-    return std::nullopt;
-  }
-  return text;
-}
-
 // `text` to `out_path` (a new file, never replacing one) or to stdout.
 int Emit(const char* command, const std::optional<std::string>& out_path, const std::string& text,
          std::ostream& out, std::ostream& err) {
@@ -113,10 +94,10 @@ int RunCaInit(const CaArgs& args, std::ostream& out, std::ostream& err) {
   }
   auto made = ca::GenerateCa(args.name);
   if (!made) return Fail(err, kCommand, made.error().message, kExitUsage);
-  const std::string key = ca::PrivateKeyPem(*made), cert = ca::CertificatePem(*made);
-  std::string key_copy = key;
+  std::string key = ca::PrivateKeyPem(*made);
+  const std::string cert = ca::CertificatePem(*made);
   auto key_ok = config::AtomicCreate(args.dir + "/ca-key.pem", key, 0600);
-  OPENSSL_cleanse(key_copy.data(), key_copy.size());
+  OPENSSL_cleanse(key.data(), key.size());
   if (!key_ok) return Fail(err, kCommand, key_ok.error().message, kExitUsage);
   if (auto ok = config::AtomicCreate(args.dir + "/ca-cert.pem", cert, 0644); !ok) {
     return Fail(err, kCommand, ok.error().message, kExitUsage);
@@ -146,7 +127,7 @@ int RunCaIssue(const CaArgs& args, std::ostream& out, std::ostream& err) {
   if (!material) return Fail(err, kCommand, material.error().message, kExitUsage);
   auto roots = config::LoadTrustAnchors(args.dir + "/ek-roots");
   if (!roots) return Fail(err, kCommand, roots.error().message, kExitUsage);
-  auto text = ReadMessage(args.request, error);
+  auto text = ReadInput(args.request, error, kMaxInput);
   if (!text) return Fail(err, kCommand, error, kExitUsage);
   auto request = ca::ParseRequest(*text);
   if (!request) return Fail(err, kCommand, request.error().message, kExitUsage);
@@ -205,7 +186,7 @@ int RunKeyInstall(const TpmArgs& tpm_args, const KeyArgs& args, std::ostream& ou
                   std::ostream& err) {
   const char* kCommand = "attestation-key install";
   std::string error;
-  auto text = ReadMessage(args.response, error);
+  auto text = ReadInput(args.response, error, kMaxInput);
   if (!text) return Fail(err, kCommand, error, kExitUsage);
   auto response = ca::ParseResponse(*text);
   if (!response) return Fail(err, kCommand, response.error().message, kExitUsage);

@@ -3,6 +3,11 @@
 
 #include <openssl/rand.h>
 
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -17,6 +22,29 @@ namespace tpmauthn::cli {
 inline int Usage(std::ostream& err, const char* command, const std::string& why) {
   err << "tpmauthn: " << command << ": " << why << "\n";
   return kExitUsage;
+}
+
+// The whole of `path`, or of stdin for "-" (a document someone handed us:
+// no ownership rules); nullopt with `error` set when it cannot be read or
+// is longer than `limit` bytes.
+inline std::optional<std::string> ReadInput(const std::string& path, std::string& error,
+                                            size_t limit = SIZE_MAX) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      error = "cannot open " + path;
+      return std::nullopt;
+    }
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (text.size() > limit) {
+    error = path + ": too large";
+    return std::nullopt;
+  }
+  return text;
 }
 
 // From OpenSSL's CSPRNG (challenges, user handles).

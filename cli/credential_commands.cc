@@ -13,6 +13,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_util.h"
 #include "cli/exit_codes.h"
 #include "cli/ldap_commands.h"
 #include "config/attestation_policy.h"
@@ -44,21 +45,6 @@ config::FileRules Rules() {
 int Fail(std::ostream& err, const std::string& what, const std::string& why, int code) {
   err << "tpmauthn: " << what << ": " << why << "\n";
   return code;
-}
-
-std::optional<std::string> ReadInput(const std::string& path, std::string& error) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    return text;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open " + path;
-    return std::nullopt;
-  }
-  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return text;
 }
 
 }  // namespace

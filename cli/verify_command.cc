@@ -1,6 +1,8 @@
 // The verification document → WebAuthn §7.1/§7.2 verifier → verdict.
 #include "cli/verify_command.h"
 
+#include "cli/command_util.h"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -200,18 +202,13 @@ int VerifyDocument(const std::string& text, std::ostream& out, std::ostream& err
 }
 
 int RunVerify(const std::string& path, std::ostream& out, std::ostream& err) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-      err << "tpmauthn: verify: cannot open " << path << "\n";
-      return kExitUsage;
-    }
-    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  std::string error;
+  auto text = ReadInput(path, error);
+  if (!text) {
+    err << "tpmauthn: verify: " << error << "\n";
+    return kExitUsage;
   }
-  return VerifyDocument(text, out, err);
+  return VerifyDocument(*text, out, err);
 }
 
 Verb RegisterVerify(CLI::App& app) {
