@@ -130,6 +130,13 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
     return Usage(err, kCommand, "--attestation is for --authenticator tpm (a security key "
                                 "attests with its maker's certificate)");
   }
+  if (args.algorithm != "es256" && args.algorithm != "rs256") {
+    return Usage(err, kCommand, "--algorithm must be es256 or rs256");
+  }
+  if (args.authenticator == "fido2" && args.algorithm != "es256") {
+    return Usage(err, kCommand, "--algorithm is for --authenticator tpm (security keys are "
+                                "enrolled with es256)");
+  }
   if (args.authenticator == "fido2" && args.counter) {
     return Usage(err, kCommand, "--counter is for --authenticator tpm (a security key keeps its own)");
   }
@@ -191,6 +198,8 @@ int RunEnroll(const TpmArgs& tpm_args, const CredentialFileArgs& file, const Enr
   request.attestation = args.attestation == "tpm"
                             ? tpm::MakeCredentialRequest::Attestation::kTpm
                             : tpm::MakeCredentialRequest::Attestation::kSelf;
+  request.algorithm = args.algorithm == "rs256" ? tpm::MakeCredentialRequest::Algorithm::kRs256
+                                                : tpm::MakeCredentialRequest::Algorithm::kEs256;
   auto made = authenticator.MakeCredential(request, pin);
   pin.Wipe();
   if (!made) return Report(err, kCommand, made.error());
@@ -561,6 +570,9 @@ Verb RegisterEnroll(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--counter", args->counter,
                 "tpm (the TPM's NV counter; default when the TPM allows it) or file");
+  c->add_option("--algorithm", args->algorithm,
+                "es256 (ECDSA P-256) or rs256 (RSA 2048, for relying parties that need RSA)")
+      ->capture_default_str();
   return {c, [args](const GlobalArgs& g) {
             return RunEnroll(g.tpm, g.file, *args, std::cout, std::cerr);
           }};

@@ -39,6 +39,7 @@ struct EnrollArgs {
   bool resident = false;              // fido2: a discoverable credential
   std::optional<std::string> counter;  // tpm | file (default: tpm, else file)
   std::string attestation = "self";    // self | tpm
+  std::string algorithm = "es256";    // es256 | rs256 (tpm only)
 };
 int RunEnroll(const TpmArgs& tpm, const CredentialFileArgs& file, const EnrollArgs& args,
               std::ostream& out, std::ostream& err);

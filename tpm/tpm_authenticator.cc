@@ -120,14 +120,15 @@ struct IndexRollback {
 // `pin_under_da`: a legacy PIN key, whose authValue failures the TPM's
 // dictionary-attack logic counts. Every other key is noDA: without a PIN
 // there is nothing to guess, and a per-credential PIN is counted by its index.
-// `any_scheme`: the key's scheme is TPM_ALG_NULL (TPM2_Sign names ECDSA-SHA-256
-// itself) instead of ECDSA-SHA-256. For "tpm"-attested keys only, whose
-// pubArea relying parties parse: SimpleWebAuthn (9 and 13) and python-fido2
-// read TPMS_ECC_PARMS as if the scheme had no hashAlg — as in the keys
-// Windows Hello makes — and misread every field after it otherwise.
-TPM2B_PUBLIC KeyTemplate(bool pin_under_da, const TPM2B_DIGEST* policy, bool any_scheme) {
+// `any_scheme`: the key's scheme is TPM_ALG_NULL (TPM2_Sign names
+// ECDSA-SHA-256 or RSASSA-SHA-256 itself) instead of a fixed one. For
+// "tpm"-attested keys only, whose pubArea relying parties parse:
+// SimpleWebAuthn (9 and 13) and python-fido2 read TPMS_ECC_PARMS and
+// TPMS_RSA_PARMS as if the scheme had no hashAlg — as in the keys Windows
+// Hello makes — and misread every field after it otherwise.
+TPM2B_PUBLIC KeyTemplate(MakeCredentialRequest::Algorithm algorithm, bool pin_under_da,
+                         const TPM2B_DIGEST* policy, bool any_scheme) {
   TPM2B_PUBLIC t{};
-  t.publicArea.type = TPM2_ALG_ECC;
   t.publicArea.nameAlg = TPM2_ALG_SHA256;
   t.publicArea.objectAttributes =
       TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
@@ -135,42 +136,73 @@ TPM2B_PUBLIC KeyTemplate(bool pin_under_da, const TPM2B_DIGEST* policy, bool any
   if (!policy) t.publicArea.objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
   if (!pin_under_da) t.publicArea.objectAttributes |= TPMA_OBJECT_NODA;
   if (policy) t.publicArea.authPolicy = *policy;
+  if (algorithm == MakeCredentialRequest::Algorithm::kRs256) {
+    t.publicArea.type = TPM2_ALG_RSA;
+    TPMS_RSA_PARMS& rsa = t.publicArea.parameters.rsaDetail;
+    rsa.symmetric.algorithm = TPM2_ALG_NULL;
+    rsa.scheme.scheme = any_scheme ? TPM2_ALG_NULL : TPM2_ALG_RSASSA;
+    if (!any_scheme) rsa.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+    rsa.keyBits = 2048;
+    rsa.exponent = 0;  // 2^16 + 1
+    return t;
+  }
+  t.publicArea.type = TPM2_ALG_ECC;
   TPMS_ECC_PARMS& ecc = t.publicArea.parameters.eccDetail;
   ecc.symmetric.algorithm = TPM2_ALG_NULL;
-  if (any_scheme) {
-    ecc.scheme.scheme = TPM2_ALG_NULL;
-  } else {
-    ecc.scheme.scheme = TPM2_ALG_ECDSA;
-    ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-  }
+  ecc.scheme.scheme = any_scheme ? TPM2_ALG_NULL : TPM2_ALG_ECDSA;
+  if (!any_scheme) ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
   ecc.curveID = TPM2_ECC_NIST_P256;
   ecc.kdf.scheme = TPM2_ALG_NULL;
   return t;
 }
 
+// The COSE_Key (ES256 or RS256) of a key the TPM made from KeyTemplate.
 TpmResult<Bytes> CoseFromTpmPublic(const TPM2B_PUBLIC& pub) {
-  const TPMS_ECC_POINT& point = pub.publicArea.unique.ecc;
-  if (pub.publicArea.type != TPM2_ALG_ECC || point.x.size > 32 || point.y.size > 32) {
+  const TPMT_PUBLIC& area = pub.publicArea;
+  cbor::ItemPtr map;
+  if (area.type == TPM2_ALG_ECC && area.unique.ecc.x.size <= 32 && area.unique.ecc.y.size <= 32) {
+    const TPMS_ECC_POINT& point = area.unique.ecc;
+    Bytes x(32, 0), y(32, 0);
+    std::copy(point.x.buffer, point.x.buffer + point.x.size, x.end() - point.x.size);
+    std::copy(point.y.buffer, point.y.buffer + point.y.size, y.end() - point.y.size);
+    map = cbor::NewMap(5);
+    cbor::MapAdd(map.get(), cbor::Int(1), cbor::Int(2));  // kty: EC2
+    cbor::MapAdd(map.get(), cbor::Int(3), cbor::Int(static_cast<int64_t>(webauthn::CoseAlgorithm::kES256)));
+    cbor::MapAdd(map.get(), cbor::Int(-1), cbor::Int(1));  // crv: P-256
+    cbor::MapAdd(map.get(), cbor::Int(-2), cbor::ByteString(x));
+    cbor::MapAdd(map.get(), cbor::Int(-3), cbor::ByteString(y));
+  } else if (area.type == TPM2_ALG_RSA && area.parameters.rsaDetail.keyBits == 2048 &&
+             area.unique.rsa.size == 256) {
+    const uint32_t exponent = area.parameters.rsaDetail.exponent ? area.parameters.rsaDetail.exponent
+                                                                 : 65537u;
+    Bytes e;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      if (!e.empty() || (exponent >> shift) & 0xff) e.push_back((exponent >> shift) & 0xff);
+    }
+    map = cbor::NewMap(4);
+    cbor::MapAdd(map.get(), cbor::Int(1), cbor::Int(3));  // kty: RSA
+    cbor::MapAdd(map.get(), cbor::Int(3), cbor::Int(static_cast<int64_t>(webauthn::CoseAlgorithm::kRS256)));
+    cbor::MapAdd(map.get(), cbor::Int(-1),
+                 cbor::ByteString({area.unique.rsa.buffer, area.unique.rsa.size}));  // n
+    cbor::MapAdd(map.get(), cbor::Int(-2), cbor::ByteString(e));
+  } else {
     return TpmFail(TpmErrorKind::kRefused, "the TPM returned an unexpected public key");
   }
-  Bytes x(32, 0), y(32, 0);
-  std::copy(point.x.buffer, point.x.buffer + point.x.size, x.end() - point.x.size);
-  std::copy(point.y.buffer, point.y.buffer + point.y.size, y.end() - point.y.size);
-  auto map = cbor::NewMap(5);
-  cbor::MapAdd(map.get(), cbor::Int(1), cbor::Int(2));
-  cbor::MapAdd(map.get(), cbor::Int(3), cbor::Int(-7));
-  cbor::MapAdd(map.get(), cbor::Int(-1), cbor::Int(1));
-  cbor::MapAdd(map.get(), cbor::Int(-2), cbor::ByteString(x));
-  cbor::MapAdd(map.get(), cbor::Int(-3), cbor::ByteString(y));
   Bytes encoded = cbor::Serialize(map.get());
   if (!webauthn::CoseKey::Parse(encoded)) {
-    return TpmFail(TpmErrorKind::kRefused, "the TPM returned a public key that is not on P-256");
+    return TpmFail(TpmErrorKind::kRefused, "the TPM returned a public key that does not parse");
   }
   return encoded;
 }
 
-TpmResult<Bytes> DerFromTpmSignature(const TPMT_SIGNATURE& sig) {
-  if (sig.sigAlg != TPM2_ALG_ECDSA) return TpmFail(TpmErrorKind::kRefused, "not an ECDSA signature");
+// A TPMT_SIGNATURE as WebAuthn carries it: DER ECDSA-Sig-Value, or the bare
+// RSASSA-PKCS1-v1_5 signature.
+TpmResult<Bytes> WebAuthnSignature(const TPMT_SIGNATURE& sig) {
+  if (sig.sigAlg == TPM2_ALG_RSASSA) {
+    const TPM2B_PUBLIC_KEY_RSA& rsa = sig.signature.rsassa.sig;
+    return Bytes(rsa.buffer, rsa.buffer + rsa.size);
+  }
+  if (sig.sigAlg != TPM2_ALG_ECDSA) return TpmFail(TpmErrorKind::kRefused, "the TPM returned an unexpected signature algorithm");
   const TPM2B_ECC_PARAMETER& r = sig.signature.ecdsa.signatureR;
   const TPM2B_ECC_PARAMETER& s = sig.signature.ecdsa.signatureS;
   webauthn::EcdsaSigPtr ecdsa(ECDSA_SIG_new());
@@ -189,15 +221,21 @@ TpmResult<Bytes> DerFromTpmSignature(const TPMT_SIGNATURE& sig) {
   return out;
 }
 
-// Signs `digest` with `key` authorized by `session`.
-TpmResult<Bytes> SignDigest(ESYS_CONTEXT* esys, ESYS_TR key, ESYS_TR session,
-                            webauthn::ByteView digest) {
+// Signs `digest` with `key` (of `key_type`, TPM_ALG_ECC or TPM_ALG_RSA)
+// authorized by `session`: ECDSA or RSASSA, with SHA-256.
+TpmResult<Bytes> SignDigest(ESYS_CONTEXT* esys, ESYS_TR key, TPMI_ALG_PUBLIC key_type,
+                            ESYS_TR session, webauthn::ByteView digest) {
   TPM2B_DIGEST in{};
   in.size = static_cast<UINT16>(digest.size());
   std::copy(digest.begin(), digest.end(), in.buffer);
   TPMT_SIG_SCHEME scheme{};
-  scheme.scheme = TPM2_ALG_ECDSA;
-  scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  if (key_type == TPM2_ALG_RSA) {
+    scheme.scheme = TPM2_ALG_RSASSA;
+    scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+  } else {
+    scheme.scheme = TPM2_ALG_ECDSA;
+    scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  }
   TPMT_TK_HASHCHECK null_ticket{};
   null_ticket.tag = TPM2_ST_HASHCHECK;
   null_ticket.hierarchy = TPM2_RH_NULL;
@@ -206,7 +244,7 @@ TpmResult<Bytes> SignDigest(ESYS_CONTEXT* esys, ESYS_TR key, ESYS_TR session,
                          &null_ticket, &signature);
   EsysPtr<TPMT_SIGNATURE> owned(signature);
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Sign");
-  return DerFromTpmSignature(*owned);
+  return WebAuthnSignature(*owned);
 }
 
 // Without a resource manager (swtpm, /dev/tpm0) the TPM has only a few
@@ -466,7 +504,8 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
   TPM2B_SENSITIVE_CREATE sensitive{};
   if (!per_credential) sensitive.sensitive.userAuth = auth;
   TPM2B_PUBLIC in_public =
-      KeyTemplate(request.pin && !per_credential, policy ? &*policy : nullptr, ak != nullptr);
+      KeyTemplate(request.algorithm, request.pin && !per_credential, policy ? &*policy : nullptr,
+                  ak != nullptr);
   TPM2B_DATA outside{};
   TPML_PCR_SELECTION creation_pcr{};
   TPM2B_PRIVATE* out_private = nullptr;
@@ -501,7 +540,7 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
     record.pin_index_name = rollback.index->name;
     record.pin_tries = request.pin_tries;
     session->Reset();  // swtpm holds three sessions; signing needs two
-    signature = SignWithPinIndex(*srk, key.get(), record, auth,
+    signature = SignWithPinIndex(*srk, key.get(), pub->publicArea.type, record, auth,
                                  [&]() -> TpmResult<Bytes> { return digest; });
   } else {
     rc = Esys_TR_SetAuth(esys, key.get(), &auth);
@@ -516,7 +555,7 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
       sign_session = policy_session.get();
     }
     Esys_TRSess_SetAttributes(esys, sign_session, TPMA_SESSION_CONTINUESESSION, 0xff);
-    signature = SignDigest(esys, key.get(), sign_session, digest);
+    signature = SignDigest(esys, key.get(), pub->publicArea.type, sign_session, digest);
     if (!signature) return Annotate(signature.error());
   }
   if (!signature) return signature.error();
@@ -541,7 +580,11 @@ TpmResult<MadeCredential> TpmAuthenticator::CreateAndSelfAttest(const MakeCreden
         certified->cert_info, pub_area);
   } else {
     attestation_object = webauthn::AttestationObject::EncodePackedSelf(
-        auth_data_bytes, webauthn::CoseAlgorithm::kES256, *signature);
+        auth_data_bytes,
+        request.algorithm == MakeCredentialRequest::Algorithm::kRs256
+            ? webauthn::CoseAlgorithm::kRS256
+            : webauthn::CoseAlgorithm::kES256,
+        *signature);
   }
   rollback.index.reset();  // MakeCredential owns it now
   return MadeCredential{record.credential_id, auth_data_bytes, std::move(attestation_object),
@@ -625,7 +668,7 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record,
     // 8: FlushContext(key).
     auto key = load();
     if (!key) return key.error();
-    return SignWithPinIndex(*srk, key->get(), record, auth.auth, digest);
+    return SignWithPinIndex(*srk, key->get(), pub->publicArea.type, record, auth.auth, digest);
   }
   // 2: the salted session (the PIN-derived authValue is only ever used
   // inside it); 3: Load (the SRK needs no secret).
@@ -645,7 +688,7 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record,
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
   auto to_sign = digest();
   if (!to_sign) return to_sign.error();
-  auto signature = SignDigest(esys, key->get(), session->get(), *to_sign);
+  auto signature = SignDigest(esys, key->get(), pub->publicArea.type, session->get(), *to_sign);
   // On success the TPM flushed the session; on failure it did too when the
   // command got as far as the authorization check, so flushing it again would
   // only fail. TransientHandle tolerates both.
@@ -656,6 +699,7 @@ TpmResult<Bytes> TpmAuthenticator::SignWithKey(const KeyRecord& record,
 }
 
 TpmResult<Bytes> TpmAuthenticator::SignWithPinIndex(const Srk& srk, ESYS_TR key,
+                                                    TPMI_ALG_PUBLIC key_type,
                                                     const KeyRecord& record, const TPM2B_AUTH& auth,
                                                     const DigestSource& digest) {
   ESYS_CONTEXT* esys = connection_.esys();
@@ -676,7 +720,7 @@ TpmResult<Bytes> TpmAuthenticator::SignWithPinIndex(const Srk& srk, ESYS_TR key,
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_TRSess_SetAttributes");
   auto to_sign = digest();
   if (!to_sign) return to_sign.error();
-  auto signature = SignDigest(esys, key, policy->get(), *to_sign);
+  auto signature = SignDigest(esys, key, key_type, policy->get(), *to_sign);
   if (!signature) return PcrsChanged(signature.error());
   policy->Forget();
   return signature;

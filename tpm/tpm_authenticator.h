@@ -1,7 +1,8 @@
 // The TPM2 platform authenticator (a Windows-Hello-style authenticator on
-// TPM2-TSS ESAPI). makeCredential creates an ES256 key under the SRK and
-// answers with packed self-attestation; getAssertion signs authenticatorData
-// ‖ clientDataHash in the TPM. It speaks only WebAuthn bytes; relying-party
+// TPM2-TSS ESAPI). makeCredential creates an ES256 (P-256) or RS256 (RSA
+// 2048) key under the SRK and answers with packed self-attestation or "tpm"
+// attestation; getAssertion signs authenticatorData ‖ clientDataHash in the
+// TPM. It speaks only WebAuthn bytes; relying-party
 // checks are elsewhere.
 //
 // Key attributes: fixedTPM|fixedParent|sensitiveDataOrigin|sign. How the PIN
@@ -66,13 +67,16 @@ struct MakeCredentialRequest {
   // §8.3): TPM2_Certify of the new key by the attestation key, with the AIK
   // certificate chain installed in the store (tpm/attestation_key.h).
   enum class Attestation { kSelf, kTpm } attestation = Attestation::kSelf;
+  // The credential key: ES256 (ECDSA P-256, SHA-256) or RS256 (RSA 2048,
+  // RSASSA-PKCS1-v1_5 with SHA-256, for relying parties that need an RSA key).
+  enum class Algorithm { kEs256, kRs256 } algorithm = Algorithm::kEs256;
   std::optional<webauthn::Bytes> pin_salt_for_testing;
 };
 
 struct MadeCredential {
   webauthn::Bytes credential_id;
   webauthn::Bytes authenticator_data;
-  webauthn::Bytes attestation_object;  // packed self attestation (alg -7), or tpm (alg -257)
+  webauthn::Bytes attestation_object;  // packed self attestation (the key's alg), or tpm (alg -257)
   webauthn::Bytes public_key;          // COSE_Key
   bool tpm_counter = false;            // signCount comes from the TPM's NV counter
   std::string counter_note;            // kTpmOrFile fell back: why
@@ -87,7 +91,7 @@ struct AssertionRequest {
 struct MadeAssertion {
   webauthn::Bytes credential_id;
   webauthn::Bytes authenticator_data;
-  webauthn::Bytes signature;  // DER ECDSA-Sig-Value
+  webauthn::Bytes signature;  // ES256: DER ECDSA-Sig-Value; RS256: the RSASSA signature
   webauthn::Bytes user_handle;
   uint32_t counter = 0;
 };
@@ -164,9 +168,11 @@ class TpmAuthenticator {
   TpmResult<webauthn::Bytes> SignWithKey(const KeyRecord& record, const DigestSource& digest,
                                          const SecretBytes* pin);
   // Signs `digest` with the loaded `key` of a kPinIndex credential:
-  // [PolicyPCR,] PolicySecret(index, auth), digest(), Sign.
-  TpmResult<webauthn::Bytes> SignWithPinIndex(const Srk& srk, ESYS_TR key, const KeyRecord& record,
-                                              const TPM2B_AUTH& auth, const DigestSource& digest);
+  // [PolicyPCR,] PolicySecret(index, auth), digest(), Sign. `key_type` is
+  // the key's TPM_ALG_ECC or TPM_ALG_RSA.
+  TpmResult<webauthn::Bytes> SignWithPinIndex(const Srk& srk, ESYS_TR key, TPMI_ALG_PUBLIC key_type,
+                                              const KeyRecord& record, const TPM2B_AUTH& auth,
+                                              const DigestSource& digest);
   TpmResult<void> ResetPinLocked(webauthn::ByteView credential_id, const SecretBytes& new_pin);
   TpmResult<void> ChangePinLocked(webauthn::ByteView credential_id, const SecretBytes& current,
                                   const SecretBytes& new_pin);

@@ -251,13 +251,19 @@ with tempfile.TemporaryDirectory() as tmp:
             return p.returncode, (json.loads(p.stdout).get("counter") if p.returncode == 0
                                   else p.stdout + p.stderr)
 
-        for user, extra in (("carol", []), ("dave", ["--counter", "file"])):
+        # frank: an RS256 key (RSA 2048 in the TPM), which `verify` checks as
+        # any relying party would.
+        for user, extra in (("carol", []), ("dave", ["--counter", "file"]),
+                            ("frank", ["--algorithm", "rs256"])):
             made, err = enroll_json(user, *extra)
             check(f"enroll {user} {' '.join(extra) or '(default counter)'}",
                   made is not None and "note" not in err, err)
             if made is None:
                 continue
             reg, public_key = made
+            check(f"{user}: the key's algorithm",
+                  reg["response"]["publicKeyAlgorithm"] == (-257 if "rs256" in extra else -7),
+                  reg["response"])
             key_file = os.path.join(keys, reg["id"] + ".key")
             backup = open(key_file).read()
             stored = 0
@@ -268,7 +274,7 @@ with tempfile.TemporaryDirectory() as tmp:
             with open(key_file, "w") as f:
                 f.write(backup)
             rc, counter = login(user, reg, public_key, stored)
-            if extra:
+            if "file" in extra:
                 check(f"{user}: after the key store restore, the key file's counter goes back "
                       "and the relying party refuses a clone", rc == 1 and '"check":"signCount"' in counter,
                       (rc, counter))
@@ -277,11 +283,15 @@ with tempfile.TemporaryDirectory() as tmp:
                       "(the TPM's counter)", rc == 0 and counter > stored, (rc, counter, stored))
         rc, st = status_json()
         check("status says which credential uses which counter",
-              sorted(c.get("signCounter") for c in st.get("credentials", [])) == ["file", "tpm"],
+              sorted(c.get("signCounter") for c in st.get("credentials", []))
+              == ["file", "tpm", "tpm"],
               json.dumps(st.get("credentials")))
         rc, out, err = run(["enroll", "erin", "--counter", "nvram", "--pin-fd", "3"], pin=PIN)
         check("--counter must be tpm or file", rc == 2 and "--counter must be tpm or file" in err,
               err)
+        rc, out, err = run(["enroll", "erin", "--algorithm", "es384", "--pin-fd", "3"], pin=PIN)
+        check("--algorithm must be es256 or rs256",
+              rc == 2 and "--algorithm must be es256 or rs256" in err, err)
         # Something that is not a counter at the index: --counter tpm is
         # refused; the default falls back to the key file and says so.
         subprocess.run(["tpm2_nvundefine", *tcti, "-C", "o", "0x01287a00"], check=True,

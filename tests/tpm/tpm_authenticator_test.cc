@@ -8,6 +8,7 @@
 
 #include <fido.h>
 #include <fido/es256.h>
+#include <fido/rs256.h>
 #include <openssl/hmac.h>
 #include <tss2/tss2_mu.h>
 
@@ -84,6 +85,8 @@ struct Rig {
   using Scheme = tpm::MakeCredentialRequest::PinScheme;
   using Counter = tpm::MakeCredentialRequest::Counter;
   Counter counter = Counter::kFile;  // the next Enroll's sign counter
+  using Algorithm = tpm::MakeCredentialRequest::Algorithm;
+  Algorithm algorithm = Algorithm::kEs256;  // the next Enroll's key
   Enrolled Enroll(const std::string& pin, std::vector<uint32_t> pcrs = {},
                   std::optional<Bytes> salt = std::nullopt, Scheme scheme = Scheme::kPinIndex,
                   const std::string& user = "alice", uint32_t tries = tpm::kPinTriesDefault) {
@@ -101,6 +104,7 @@ struct Rig {
     request.pcrs = std::move(pcrs);
     request.pin_salt_for_testing = std::move(salt);
     request.counter = counter;
+    request.algorithm = algorithm;
     auto made = authenticator->MakeCredential(request, SecretBytes(std::string_view(pin)));
     if (!made) throw std::runtime_error("enroll: " + made.error().message);
     BOOST_TEST(LeftoverHandles() == 0u);
@@ -199,6 +203,90 @@ BOOST_AUTO_TEST_CASE(enroll_assert_and_both_verifiers_accept) {
   BOOST_TEST(fido_assert_verify(assert, 0, COSE_ES256, pk) == FIDO_OK);
   es256_pk_free(&pk);
   fido_assert_free(&assert);
+}
+
+// RS256 credential keys (RSA 2048 in the TPM), with each way a PIN can guard
+// them: the self attestation and every assertion verify with our verifier
+// and with libfido2's, and a wrong PIN is refused.
+BOOST_AUTO_TEST_CASE(rs256_keys_sign_under_every_pin_scheme) {
+  Rig rig;
+  rig.algorithm = Rig::Algorithm::kRs256;
+  struct Case {
+    const char* name;
+    std::string pin;
+    Rig::Scheme scheme;
+    std::vector<uint32_t> pcrs;
+  };
+  const Case cases[] = {{"per-credential PIN", "1234", Rig::Scheme::kPinIndex, {}},
+                        {"per-credential PIN and PCR 7", "1234", Rig::Scheme::kPinIndex, {7}},
+                        {"legacy PIN", "1234", Rig::Scheme::kLegacyDa, {}},
+                        {"no PIN", "", Rig::Scheme::kPinIndex, {}}};
+  fido_init(0);
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto e = rig.Enroll(c.pin, c.pcrs, std::nullopt, c.scheme);
+      auto key = webauthn::CoseKey::Parse(e.made.public_key);
+      BOOST_TEST_REQUIRE(key.ok());
+      BOOST_TEST((key->algorithm() == webauthn::CoseAlgorithm::kRS256));
+      BOOST_TEST(EVP_PKEY_get_bits(key->pkey()) == 2048);
+      auto pub = rig.store.Load(e.made.credential_id)->public_blob;
+      TPM2B_PUBLIC area{};
+      BOOST_TEST_REQUIRE(Tss2_MU_TPM2B_PUBLIC_Unmarshal(pub.data(), pub.size(), nullptr, &area) ==
+                         TSS2_RC_SUCCESS);
+      BOOST_TEST(area.publicArea.type == TPM2_ALG_RSA);
+      const TPMA_OBJECT kFixed = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                                 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_SIGN_ENCRYPT;
+      BOOST_TEST((area.publicArea.objectAttributes & kFixed) == kFixed);
+      BOOST_TEST((area.publicArea.objectAttributes & TPMA_OBJECT_DECRYPT) == 0u);
+
+      webauthn::RegistrationExpectations reg;
+      reg.challenge = e.challenge;
+      reg.origins = {kRp};
+      reg.rp_ids = {kRp};
+      reg.require_user_verification = !c.pin.empty();
+      auto registered = webauthn::VerifyRegistration(
+          {{webauthn::Base64UrlEncode(e.made.credential_id), e.made.credential_id, "public-key"},
+           Bytes(e.client_data.begin(), e.client_data.end()),
+           e.made.attestation_object},
+          reg);
+      BOOST_REQUIRE_MESSAGE(registered.ok(),
+                            (registered.ok() ? std::string() : registered.error().message));
+      BOOST_TEST((registered->attestation_type == webauthn::AttestationType::kSelf));
+
+      for (uint32_t n = 1; n <= 2; ++n) {
+        auto a = rig.Assert(e.made.credential_id, c.pin);
+        BOOST_REQUIRE_MESSAGE(a.result.ok(),
+                              (a.result.ok() ? std::string() : a.result.error().message));
+        BOOST_TEST(a.result->signature.size() == 256u);
+        auto verified = Verify(e, a, n - 1, !c.pin.empty());
+        BOOST_REQUIRE_MESSAGE(verified.ok(),
+                              (verified.ok() ? std::string() : verified.error().message));
+        BOOST_TEST(verified->sign_count == n);
+
+        fido_assert_t* assert = fido_assert_new();
+        rs256_pk_t* pk = rs256_pk_new();
+        BOOST_TEST_REQUIRE(rs256_pk_from_EVP_PKEY(pk, key->pkey()) == FIDO_OK);
+        fido_assert_set_clientdata(assert,
+                                   reinterpret_cast<const unsigned char*>(a.client_data.data()),
+                                   a.client_data.size());
+        fido_assert_set_rp(assert, kRp);
+        fido_assert_set_count(assert, 1);
+        fido_assert_set_authdata_raw(assert, 0, a.result->authenticator_data.data(),
+                                     a.result->authenticator_data.size());
+        fido_assert_set_sig(assert, 0, a.result->signature.data(), a.result->signature.size());
+        fido_assert_set_up(assert, FIDO_OPT_TRUE);
+        fido_assert_set_uv(assert, c.pin.empty() ? FIDO_OPT_OMIT : FIDO_OPT_TRUE);
+        BOOST_TEST(fido_assert_verify(assert, 0, COSE_RS256, pk) == FIDO_OK);
+        rs256_pk_free(&pk);
+        fido_assert_free(&assert);
+      }
+      if (!c.pin.empty()) {
+        auto wrong = rig.Assert(e.made.credential_id, "9999");
+        BOOST_TEST_REQUIRE(!wrong.result.ok());
+        BOOST_TEST((wrong.result.error().kind == TpmErrorKind::kWrongPin));
+      }
+    }
+  }
 }
 
 // A credential made before per-credential PINs (legacy-da): still signs, and
