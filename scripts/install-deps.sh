@@ -23,6 +23,8 @@ packages=(
   "$clang_rt"
   # tests: software TPM, PAM without touching /etc, libfido2's CLI as an independent verifier
   swtpm swtpm-tools tpm2-tools libpam-wrapper libpamtest0-dev pamtester fido2-tools
+  # python-fido2 as an independent "tpm" attestation verifier (attestation_cli test)
+  python3-fido2
   # the known-CVE suite signs with an RSA-4096 key made by the openssl CLI
   openssl
   # the PIN-entry test slows the terminal calls down (strace -e inject)

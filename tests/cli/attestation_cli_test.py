@@ -6,11 +6,14 @@ attestation CA over files, enrolls with --attestation tpm, and a server's
 refuses a self-attested one, a chain to another CA, a request whose EK is not
 the certificate's, an EK that does not chain, and a response installed on
 another TPM. Each TPM is a swtpm on a unix socket in a temp dir, stopped by
-its PID. SimpleWebAuthn (npm, test-only: tests/independent, installed by
-scripts/install-deps.sh) verifies the same registration as an independent
-relying party, given the CA's root; it needs Node.js 20.
+its PID. Two independent relying parties verify the registrations, given
+the CA's root, and refuse them given another: SimpleWebAuthn (npm,
+test-only: tests/independent, installed by scripts/install-deps.sh; needs
+Node.js 20) for ES256 and RS256 credential keys, python-fido2 (Debian's
+python3-fido2, run by /usr/bin/python3) for RS256 ones — its 0.9.1 cannot
+read an ECC pubArea.
 
-usage: attestation_cli_test.py TPMAUTHN SIMPLEWEBAUTHN_VERIFY_MJS
+usage: attestation_cli_test.py TPMAUTHN SIMPLEWEBAUTHN_VERIFY_MJS PYTHON_FIDO2_VERIFY_PY
 """
 import base64
 import json
@@ -25,7 +28,7 @@ from harness import Checks, Swtpm  # noqa: E402
 
 checks = Checks(verbose=False)
 check = checks.check
-tpmauthn, simplewebauthn = sys.argv[1:3]
+tpmauthn, simplewebauthn, python_fido2 = sys.argv[1:4]
 PIN = "471130"
 RP = "ssh://server.example"
 
@@ -78,12 +81,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check("attestation-key install", rc == 0 and "installed the AIK certificate" in out,
               out + err)
 
-        def enroll(user, attestation):
+        def enroll(user, attestation, algorithm="es256"):
             challenge = b64(os.urandom(32))
             rc, out, err = tool(client, store, ["enroll", user, "--attestation", attestation,
-                                                "--rp-id", RP, "--origin", RP, "--challenge",
-                                                challenge, "--pin-fd", "3", "--json"], pin=PIN)
-            path = os.path.join(tmp, f"{user}-{attestation}.json")
+                                                "--algorithm", algorithm, "--rp-id", RP,
+                                                "--origin", RP, "--challenge", challenge,
+                                                "--pin-fd", "3", "--json"], pin=PIN)
+            path = os.path.join(tmp, f"{user}-{attestation}-{algorithm}.json")
             if rc == 0:
                 open(path, "w").write(out)
             return rc, path, challenge, err
@@ -99,7 +103,6 @@ with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(os.path.join(ca_dir, "ca-cert.pem"), anchors)
         rc, reg_tpm, chal_tpm, err = enroll("alice", "tpm")
         check("enroll --attestation tpm", rc == 0, err)
-        reg = json.load(open(reg_tpm)) if rc == 0 else {}
         rc, out, err = add(reg_tpm, chal_tpm, "--require-attestation", "tpm", "--trust-anchors",
                            anchors)
         check("the server accepts it with --require-attestation tpm and the CA as anchor",
@@ -107,11 +110,11 @@ with tempfile.TemporaryDirectory() as tmp:
         check("... and says it is attested by the CA's chain", "attca" in out
               and "chain trusted" in out, out)
 
-        def simplewebauthn_verdict(root_pem):
-            doc = {"response": reg, "expectedChallenge": chal_tpm, "expectedOrigin": RP,
-                   "expectedRPID": RP, "rootCertificates": [root_pem]}
-            p = subprocess.run(["node", simplewebauthn], input=json.dumps(doc),
-                               capture_output=True, text=True, timeout=60)
+        def verdict(verifier, path, challenge, root_pem):
+            doc = {"response": json.load(open(path)), "expectedChallenge": challenge,
+                   "expectedOrigin": RP, "expectedRPID": RP, "rootCertificates": [root_pem]}
+            p = subprocess.run(verifier, input=json.dumps(doc), capture_output=True, text=True,
+                               timeout=60)
             try:
                 return json.loads(p.stdout)
             except ValueError:
@@ -121,15 +124,40 @@ with tempfile.TemporaryDirectory() as tmp:
         node_major = int(subprocess.run([node, "-p", "process.versions.node.split('.')[0]"],
                                         capture_output=True, text=True).stdout or 0) if node else 0
         modules = os.path.join(os.path.dirname(simplewebauthn), "node_modules", "@simplewebauthn")
-        if node_major and node_major < 20:
+        with_node = not (node_major and node_major < 20)
+        if not with_node:
             print(f"SKIP: SimpleWebAuthn 13 needs Node.js 20; this machine has {node_major}")
         else:
             check("SimpleWebAuthn is installed (scripts/install-deps.sh runs npm ci)",
                   node is not None and os.path.isdir(modules), modules)
-            ca_root = open(os.path.join(ca_dir, "ca-cert.pem")).read()
-            verdict = simplewebauthn_verdict(ca_root)
+        ca_root = open(os.path.join(ca_dir, "ca-cert.pem")).read()
+        if with_node:
+            v = verdict(["node", simplewebauthn], reg_tpm, chal_tpm, ca_root)
             check("SimpleWebAuthn verifies the tpm registration with the CA's root",
-                  verdict.get("verified") is True and verdict.get("fmt") == "tpm", verdict)
+                  v.get("verified") is True and v.get("fmt") == "tpm", v)
+
+        # An RS256 credential key, attested the same way: our server, then
+        # SimpleWebAuthn and python-fido2.
+        rc, reg_rsa, chal_rsa, err = enroll("alice", "tpm", "rs256")
+        check("enroll --attestation tpm --algorithm rs256", rc == 0, err)
+        rsa = json.load(open(reg_rsa)) if rc == 0 else {"response": {}}
+        check("... makes an RS256 key", rsa["response"].get("publicKeyAlgorithm") == -257, rsa)
+        rc, out, err = add(reg_rsa, chal_rsa, "--require-attestation", "tpm", "--trust-anchors",
+                           anchors, creds="server-rsa-credentials")
+        check("the server accepts the RS256 one with --require-attestation tpm",
+              rc == 0 and "attca" in out and "chain trusted" in out, out + err)
+        if with_node:
+            v = verdict(["node", simplewebauthn], reg_rsa, chal_rsa, ca_root)
+            check("SimpleWebAuthn verifies the RS256 tpm registration",
+                  v.get("verified") is True and v.get("fmt") == "tpm", v)
+        python_fido2_cmd = ["/usr/bin/python3", python_fido2]
+        v = verdict(python_fido2_cmd, reg_rsa, chal_rsa, ca_root)
+        check("python-fido2 verifies the RS256 tpm registration with the CA's root (AttCA)",
+              v.get("verified") is True and v.get("fmt") == "tpm"
+              and v.get("attestationType") == "ATT_CA", v)
+        v = verdict(python_fido2_cmd, reg_rsa, b64(os.urandom(32)), ca_root)
+        check("... and refuses it for another challenge", v.get("verified") is False
+              and "challenge" in v.get("error", ""), v)
 
         rc, reg_self, chal_self, err = enroll("alice", "self")
         check("enroll --attestation self", rc == 0, err)
@@ -146,10 +174,13 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = add(reg_tpm, chal_tpm, "--require-attestation", "tpm", "--trust-anchors",
                            other_anchors, creds="server2-credentials")
         check("a chain to another CA is refused", rc != 0 and "attestation" in err, out + err)
-        if not (node_major and node_major < 20):
-            verdict = simplewebauthn_verdict(open(os.path.join(stranger, "ca-cert.pem")).read())
-            check("... and SimpleWebAuthn refuses it too", verdict.get("verified") is False
-                  and "root" in verdict.get("error", "").lower() + "root", verdict)
+        stranger_root = open(os.path.join(stranger, "ca-cert.pem")).read()
+        if with_node:
+            v = verdict(["node", simplewebauthn], reg_tpm, chal_tpm, stranger_root)
+            check("... and SimpleWebAuthn refuses it too", v.get("verified") is False, v)
+        v = verdict(python_fido2_cmd, reg_rsa, chal_rsa, stranger_root)
+        check("... and python-fido2 refuses the RS256 one", v.get("verified") is False
+              and "Untrusted" in v.get("error", ""), v)
 
         # Forged requests.
         other_store = os.path.join(tmp, "other-keys")
