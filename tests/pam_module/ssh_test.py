@@ -9,12 +9,18 @@ bind-mounted and tmpfs hides /run and /var/log. The server has no TPM.
 Client: its own swtpm and key store; `tpmauthn ssh` on a pseudo-terminal.
 Faulty clients (a flipped byte, a replayed reply, another origin, another
 user's credential) are SSH_ASKPASS scripts around `tpmauthn respond`.
+Issue #15: the client's swtpm has EK certificates (swtpm_setup +
+swtpm_localca); it gets an AIK certificate from an attestation CA in the temp
+dir, and the server's `add --require-attestation tpm` refuses that user's
+self-attested registration and takes the TPM-attested (RS256) one, which then
+logs in through sshd.
 sshd and swtpm are stopped by PID.
 
 usage: ssh_test.py TPMAUTHN PAM_MODULE     (as root; exit 77 = skipped)
 """
 import base64
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,7 +39,8 @@ require_root_and_tools("mount namespace, sshd", ("/usr/sbin/sshd", "ssh", "unsha
 
 USER, UID = "tpmssh", 4252
 OTHER = "tpmssh2"
-PIN, OTHER_PIN = "369024", "147025"
+ATTESTED = "tpmssh3"
+PIN, OTHER_PIN, ATTESTED_PIN = "369024", "147025", "258036"
 RP = "ssh-test.example"
 ORIGIN = "ssh://127.0.0.1"
 
@@ -54,16 +61,23 @@ with tempfile.TemporaryDirectory() as tmp:
     os.makedirs(srv)
     os.makedirs(os.path.join(cli, "tpm"))
     sock = os.path.join(cli, "tpm", "sock")
-    swtpm = Swtpm(os.path.join(cli, "tpm"))
+    swtpm = Swtpm(os.path.join(cli, "tpm"), ek_certificates=True)
     sshd = None
     try:
         client = [tpmauthn, "--tcti", f"swtpm:path={sock}", "--store", f"{cli}/keys",
                   "--credentials", f"{cli}/credentials"]
 
-        def enroll(user, pin):
+        def enroll(user, pin, *extra):
             return subprocess.run(client + ["enroll", user, "--label", f"{user}'s laptop", "--rp-id",
-                                            RP, "--origin", ORIGIN, "--pin-fd", "0", "--json"],
+                                            RP, "--origin", ORIGIN, "--pin-fd", "0", "--json",
+                                            *extra],
                                   input=pin + "\n", capture_output=True, text=True)
+
+        def add(user, registration, *policy):
+            open(f"{cli}/reg.json", "w").write(registration)
+            return subprocess.run([tpmauthn, "--credentials", server_creds, "add", user,
+                                   f"{cli}/reg.json", "--rp-id", RP, "--origin", ORIGIN, *policy],
+                                  capture_output=True, text=True)
 
         # Step 1 (client): enroll for the server; step 2 (server): add after §7.1 checks.
         server_creds = os.path.join(srv, "credentials")
@@ -73,10 +87,44 @@ with tempfile.TemporaryDirectory() as tmp:
             p = enroll(user, pin)
             check(f"client enrolls {user} for the server", p.returncode == 0, p.stderr)
             open(f"{cli}/{user}.json", "w").write(p.stdout)
-            p = subprocess.run([tpmauthn, "--credentials", server_creds, "add", user,
-                                f"{cli}/{user}.json", "--rp-id", RP, "--origin", ORIGIN],
-                               capture_output=True, text=True)
+            p = add(user, p.stdout)
             check(f"server adds {user}'s registration", p.returncode == 0, p.stderr)
+
+        # Issue #15: a server that takes only TPM-attested keys. The fleet's
+        # attestation CA trusts the TPM maker's EK CA (swtpm_localca's here)
+        # and certifies the client's attestation key, over files.
+        ca_dir, anchors = f"{srv}/attestation-ca", f"{srv}/attestation-roots"
+        p = subprocess.run([tpmauthn, "attestation-ca", "init", ca_dir], capture_output=True,
+                           text=True)
+        check("attestation-ca init", p.returncode == 0, p.stderr)
+        for name in ("swtpm-localca-rootca-cert.pem", "issuercert.pem"):
+            shutil.copy(os.path.join(swtpm.ek_ca_dir, name), f"{ca_dir}/ek-roots")
+        os.mkdir(anchors)
+        shutil.copy(f"{ca_dir}/ca-cert.pem", anchors)
+        for what, step in (
+                ("attestation-key request (client)",
+                 client + ["attestation-key", "request", "--out", f"{cli}/ak-request.json"]),
+                ("attestation-ca issue (admin)",
+                 [tpmauthn, "attestation-ca", "issue", ca_dir, f"{cli}/ak-request.json", "--out",
+                  f"{cli}/ak-response.json"]),
+                ("attestation-key install (client)",
+                 client + ["attestation-key", "install", f"{cli}/ak-response.json"])):
+            p = subprocess.run(step, capture_output=True, text=True)
+            check(what, p.returncode == 0, p.stderr)
+        require = ["--require-attestation", "tpm", "--trust-anchors", anchors]
+        p = enroll(ATTESTED, ATTESTED_PIN, "--algorithm", "rs256")
+        check(f"client enrolls {ATTESTED} self-attested", p.returncode == 0, p.stderr)
+        p = add(ATTESTED, p.stdout, *require)
+        check("the server refuses the self-attested registration under --require-attestation tpm",
+              p.returncode == 1 and "attestation" in p.stderr, p.stderr)
+        check("... and writes no line for that user",
+              f"{ATTESTED} " not in open(server_creds).read(), open(server_creds).read())
+        p = enroll(ATTESTED, ATTESTED_PIN, "--attestation", "tpm", "--algorithm", "rs256")
+        check(f"client enrolls {ATTESTED} with --attestation tpm --algorithm rs256",
+              p.returncode == 0, p.stderr)
+        p = add(ATTESTED, p.stdout, *require)
+        check("the server adds the TPM-attested registration (AttCA chain to its anchor)",
+              p.returncode == 0 and "chain trusted" in p.stdout, p.stdout + p.stderr)
 
         # The server: sshd in a private mount namespace.
         port = free_port()
@@ -125,7 +173,7 @@ LogLevel VERBOSE
                     "session required pam_permit.so\npassword required pam_deny.so\n")
         with open(f"{srv}/pam.d/other", "w") as f:
             f.write("auth required pam_deny.so\naccount required pam_deny.so\n")
-        write_private_etc(srv, [(USER, UID, tmp), (OTHER, UID + 1, tmp)])
+        write_private_etc(srv, [(USER, UID, tmp), (OTHER, UID + 1, tmp), (ATTESTED, UID + 2, tmp)])
         binds = [(f"{srv}/{name}", f"/etc/{name}") for name in ("pam.d", "passwd", "group")]
         sshd_log = open(f"{srv}/sshd.log", "w")
         sshd = subprocess.Popen(namespace_argv(binds, f"{srv}/tpmauthn-sshd -D -e -f {srv}/sshd_config",
@@ -148,6 +196,12 @@ LogLevel VERBOSE
         screen = run_pty(client + ["ssh"] + ssh_opts + [f"{USER}@127.0.0.1", "echo SSH-UID=$(id -u)"],
                          [("PIN for", "0000")], env=env)
         check("a wrong PIN does not log in", f"SSH-UID={UID}" not in screen, screen)
+
+        screen = run_pty(client + ["ssh"] + ssh_opts + [f"{ATTESTED}@127.0.0.1",
+                                                        "echo SSH-UID=$(id -u)"],
+                         [("PIN for", ATTESTED_PIN)], env=env)
+        check("the user with a TPM-attested RS256 key logs in through sshd",
+              f"SSH-UID={UID + 2}" in screen, screen)
 
         # Faulty clients: an askpass that answers through `tpmauthn respond`, then misbehaves.
         saved = f"{cli}/saved-reply"
