@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
 
 #include "config/safe_file.h"
@@ -100,7 +101,13 @@ std::optional<std::string> AttestationShortfall(const webauthn::VerifiedRegistra
   return "unknown requirement";
 }
 
-ConfigResult<std::vector<webauthn::Bytes>> LoadTrustAnchors(const std::string& dir) {
+ConfigResult<std::vector<webauthn::Bytes>> LoadTrustAnchors(const std::string& given) {
+  std::string dir = given;
+  if (dir.empty() || dir.front() != '/') {
+    std::unique_ptr<char, decltype(&::free)> cwd(::getcwd(nullptr, 0), ::free);
+    if (!cwd) return ConfigFail(given + ": the current directory: " + ErrnoMessage(errno));
+    dir = std::string(cwd.get()) + "/" + given;
+  }
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return ConfigFail(dir + ": " + ErrnoMessage(errno));
   auto opened = OpenTrustedDirectory(dir, 0755);  // exists: never created here
@@ -118,7 +125,7 @@ ConfigResult<std::vector<webauthn::Bytes>> LoadTrustAnchors(const std::string& d
   std::vector<webauthn::Bytes> anchors;
   for (const std::string& name : names) {
     const std::string path = dir + "/" + name;
-    auto file = OpenChecked(path, FileRules{{0}, false});
+    auto file = OpenChecked(path, FileRules{{0, ::geteuid()}, false});
     if (!file) return file.error();
     if (file->status == OpenStatus::kMissing) continue;  // removed meanwhile
     auto text = ReadAll(file->fd.get(), path, 1024 * 1024);

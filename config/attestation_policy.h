@@ -27,9 +27,11 @@ std::optional<std::string> AttestationShortfall(const webauthn::VerifiedRegistra
                                                 AttestationRequirement requirement);
 
 // Every certificate in DIR's *.pem, *.crt and *.der files (PEM files may hold
-// several), as DER. The directory must be root's and not writable by others,
-// as must each file; a file that holds no certificate, or one that does not
-// parse, is an error naming it; so is a directory without any.
+// several), as DER. The directory (and every one above it) and each file
+// must be root's or the caller's (effective uid) and not writable by others:
+// an admin may run the attestation CA as an ordinary user. A relative DIR is
+// taken from the current directory. A file that holds no certificate, or one
+// that does not parse, is an error naming it; so is a directory without any.
 ConfigResult<std::vector<webauthn::Bytes>> LoadTrustAnchors(const std::string& dir);
 
 }  // namespace tpmauthn::config

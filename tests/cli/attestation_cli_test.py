@@ -28,7 +28,7 @@ from harness import Checks, Swtpm  # noqa: E402
 
 checks = Checks(verbose=False)
 check = checks.check
-tpmauthn, simplewebauthn, python_fido2 = sys.argv[1:4]
+tpmauthn, simplewebauthn, python_fido2 = (os.path.abspath(a) for a in sys.argv[1:4])
 PIN = "471130"
 RP = "ssh://server.example"
 
@@ -204,6 +204,43 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = ca(["issue", ca_dir, os.path.join(tmp, "unrestricted.json")])
         check("an attestation key that is not restricted is refused",
               rc == 1 and "restricted signing key" in err, err)
+
+        # The CA run by an ordinary user (nobody) in a directory of theirs,
+        # given relative paths: ek-roots/ may be the caller's, never another
+        # user's.
+        if os.geteuid() == 0:
+            os.chmod(tmp, 0o755)
+            admin = os.path.join(tmp, "admin")
+            os.mkdir(admin)
+            shutil.copy(req, os.path.join(admin, "request.json"))
+            os.chown(admin, 65534, 65534)
+            as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+            def ca_as_nobody(args):
+                p = subprocess.run(as_nobody + [tpmauthn, "attestation-ca", *args], cwd=admin,
+                                   capture_output=True, text=True, timeout=120)
+                return p.returncode, p.stdout, p.stderr
+
+            rc, out, err = ca_as_nobody(["init", "ca"])
+            check("a non-root admin makes a CA", rc == 0, err)
+            for name in ("swtpm-localca-rootca-cert.pem", "issuercert.pem"):
+                shutil.copy(os.path.join(client.ek_ca_dir, name), os.path.join(admin, "ca", "ek-roots"))
+                os.chown(os.path.join(admin, "ca", "ek-roots", name), 65534, 65534)
+            rc, out, err = ca_as_nobody(["issue", "ca", "request.json", "--out", "response.json"])
+            check("... and issues with its own ek-roots/, the CA named by a relative path",
+                  rc == 0 and "issued an AIK certificate" in err, err)
+            os.chown(os.path.join(admin, "ca", "ek-roots", "issuercert.pem"), 4321, 4321)
+            rc, out, err = ca_as_nobody(["issue", "ca", "request.json"])
+            check("an EK root owned by another user is refused, named",
+                  rc == 2 and "issuercert.pem: owned by uid 4321" in err, err)
+            p = subprocess.run([tpmauthn, "--credentials", os.path.join(tmp, "server3-credentials"),
+                                "add", "alice", reg_tpm, "--rp-id", RP, "--origin", RP,
+                                "--challenge", chal_tpm, "--require-attestation", "tpm",
+                                "--trust-anchors", "anchors"], cwd=tmp, capture_output=True,
+                               text=True, timeout=60)
+            check("add takes --trust-anchors as a relative path", p.returncode == 0, p.stderr)
+        else:
+            print("SKIP: the CA as a non-root user needs root to switch to one")
 
         # The response on another TPM: its attestation key cannot be unsealed there.
         os.makedirs(other_store, exist_ok=True)
