@@ -148,6 +148,21 @@ webauthn::Result<webauthn::VerifiedAssertion> Verify(const Rig::Enrolled& e,
   return webauthn::VerifyAssertion(response, record, expected);
 }
 
+// Our §7.1 verifier on an enrollment's registration.
+webauthn::Result<webauthn::VerifiedRegistration> VerifyEnrolled(const Rig::Enrolled& e,
+                                                                bool require_uv) {
+  webauthn::RegistrationExpectations reg;
+  reg.challenge = e.challenge;
+  reg.origins = {kRp};
+  reg.rp_ids = {kRp};
+  reg.require_user_verification = require_uv;
+  return webauthn::VerifyRegistration(
+      {{webauthn::Base64UrlEncode(e.made.credential_id), e.made.credential_id, "public-key"},
+       Bytes(e.client_data.begin(), e.client_data.end()),
+       e.made.attestation_object},
+      reg);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(enroll_assert_and_both_verifiers_accept) {
@@ -161,15 +176,7 @@ BOOST_AUTO_TEST_CASE(enroll_assert_and_both_verifiers_accept) {
 #endif
   auto e = rig.Enroll("1234");
   // Our §7.1 verifier accepts the registration (packed self attestation).
-  webauthn::RegistrationExpectations reg;
-  reg.challenge = e.challenge;
-  reg.origins = {kRp};
-  reg.rp_ids = {kRp};
-  auto registered = webauthn::VerifyRegistration(
-      {{webauthn::Base64UrlEncode(e.made.credential_id), e.made.credential_id, "public-key"},
-       Bytes(e.client_data.begin(), e.client_data.end()),
-       e.made.attestation_object},
-      reg);
+  auto registered = VerifyEnrolled(e, true);
   BOOST_REQUIRE_MESSAGE(registered.ok(),
                         (registered.ok() ? std::string() : registered.error().message));
   BOOST_TEST((registered->attestation_type == webauthn::AttestationType::kSelf));
@@ -239,16 +246,7 @@ BOOST_AUTO_TEST_CASE(rs256_keys_sign_under_every_pin_scheme) {
       BOOST_TEST((area.publicArea.objectAttributes & kFixed) == kFixed);
       BOOST_TEST((area.publicArea.objectAttributes & TPMA_OBJECT_DECRYPT) == 0u);
 
-      webauthn::RegistrationExpectations reg;
-      reg.challenge = e.challenge;
-      reg.origins = {kRp};
-      reg.rp_ids = {kRp};
-      reg.require_user_verification = !c.pin.empty();
-      auto registered = webauthn::VerifyRegistration(
-          {{webauthn::Base64UrlEncode(e.made.credential_id), e.made.credential_id, "public-key"},
-           Bytes(e.client_data.begin(), e.client_data.end()),
-           e.made.attestation_object},
-          reg);
+      auto registered = VerifyEnrolled(e, !c.pin.empty());
       BOOST_REQUIRE_MESSAGE(registered.ok(),
                             (registered.ok() ? std::string() : registered.error().message));
       BOOST_TEST((registered->attestation_type == webauthn::AttestationType::kSelf));
