@@ -167,21 +167,23 @@ TpmResult<Bytes> CoseFromTpmPublic(const TPM2B_PUBLIC& pub) {
     std::copy(point.y.buffer, point.y.buffer + point.y.size, y.end() - point.y.size);
     map = cbor::NewMap(5);
     cbor::MapAdd(map.get(), cbor::Int(1), cbor::Int(2));  // kty: EC2
-    cbor::MapAdd(map.get(), cbor::Int(3), cbor::Int(static_cast<int64_t>(webauthn::CoseAlgorithm::kES256)));
+    cbor::MapAdd(map.get(), cbor::Int(3),
+                 cbor::Int(static_cast<int64_t>(webauthn::CoseAlgorithm::kES256)));
     cbor::MapAdd(map.get(), cbor::Int(-1), cbor::Int(1));  // crv: P-256
     cbor::MapAdd(map.get(), cbor::Int(-2), cbor::ByteString(x));
     cbor::MapAdd(map.get(), cbor::Int(-3), cbor::ByteString(y));
   } else if (area.type == TPM2_ALG_RSA && area.parameters.rsaDetail.keyBits == 2048 &&
              area.unique.rsa.size == 256) {
-    const uint32_t exponent = area.parameters.rsaDetail.exponent ? area.parameters.rsaDetail.exponent
-                                                                 : 65537u;
+    const uint32_t given = area.parameters.rsaDetail.exponent;
+    const uint32_t exponent = given ? given : 65537u;  // 0 means 2^16 + 1
     Bytes e;
     for (int shift = 24; shift >= 0; shift -= 8) {
       if (!e.empty() || (exponent >> shift) & 0xff) e.push_back((exponent >> shift) & 0xff);
     }
     map = cbor::NewMap(4);
     cbor::MapAdd(map.get(), cbor::Int(1), cbor::Int(3));  // kty: RSA
-    cbor::MapAdd(map.get(), cbor::Int(3), cbor::Int(static_cast<int64_t>(webauthn::CoseAlgorithm::kRS256)));
+    cbor::MapAdd(map.get(), cbor::Int(3),
+                 cbor::Int(static_cast<int64_t>(webauthn::CoseAlgorithm::kRS256)));
     cbor::MapAdd(map.get(), cbor::Int(-1),
                  cbor::ByteString({area.unique.rsa.buffer, area.unique.rsa.size}));  // n
     cbor::MapAdd(map.get(), cbor::Int(-2), cbor::ByteString(e));
@@ -202,7 +204,9 @@ TpmResult<Bytes> WebAuthnSignature(const TPMT_SIGNATURE& sig) {
     const TPM2B_PUBLIC_KEY_RSA& rsa = sig.signature.rsassa.sig;
     return Bytes(rsa.buffer, rsa.buffer + rsa.size);
   }
-  if (sig.sigAlg != TPM2_ALG_ECDSA) return TpmFail(TpmErrorKind::kRefused, "the TPM returned an unexpected signature algorithm");
+  if (sig.sigAlg != TPM2_ALG_ECDSA) {
+    return TpmFail(TpmErrorKind::kRefused, "the TPM returned an unexpected signature algorithm");
+  }
   const TPM2B_ECC_PARAMETER& r = sig.signature.ecdsa.signatureR;
   const TPM2B_ECC_PARAMETER& s = sig.signature.ecdsa.signatureS;
   webauthn::EcdsaSigPtr ecdsa(ECDSA_SIG_new());
