@@ -36,13 +36,43 @@ CaResult<TPMT_PUBLIC> PublicArea(ByteView marshalled, const char* what) {
   return pub.publicArea;
 }
 
-Bytes Modulus(EVP_PKEY* key) {
+// A big-number parameter of `key` ("n", "qx", "qy"), big-endian, left-padded
+// to `width` bytes (0: its own length); empty when the key has none.
+Bytes BigParam(EVP_PKEY* key, const char* name, size_t width = 0) {
   BIGNUM* raw = nullptr;
-  if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &raw) != 1) return {};
+  if (!key || EVP_PKEY_get_bn_param(key, name, &raw) != 1) return {};
   webauthn::BignumPtr n(raw);
-  Bytes out(static_cast<size_t>(BN_num_bytes(n.get())));
-  BN_bn2bin(n.get(), out.data());
+  const size_t size = width ? width : static_cast<size_t>(BN_num_bytes(n.get()));
+  Bytes out(size);
+  if (BN_bn2binpad(n.get(), out.data(), static_cast<int>(size)) < 0) return {};
   return out;
+}
+
+Bytes Padded(const TPM2B_ECC_PARAMETER& coordinate, size_t width) {
+  if (coordinate.size > width) return {};
+  Bytes out(width - coordinate.size, 0);
+  out.insert(out.end(), coordinate.buffer, coordinate.buffer + coordinate.size);
+  return out;
+}
+
+// Whether the certificate's key is the EK's: the same RSA modulus, or the
+// same point on P-256.
+bool SameKey(EVP_PKEY* certified, const TPMT_PUBLIC& ek) {
+  if (ek.type == TPM2_ALG_RSA) {
+    const Bytes from_cert = BigParam(certified, OSSL_PKEY_PARAM_RSA_N);
+    return !from_cert.empty() && from_cert == Bytes(ek.unique.rsa.buffer,
+                                                    ek.unique.rsa.buffer + ek.unique.rsa.size);
+  }
+  char group[32] = {};
+  if (EVP_PKEY_get_utf8_string_param(certified, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                     nullptr) != 1 ||
+      std::string_view(group) != "prime256v1") {
+    return false;
+  }
+  const Bytes x = BigParam(certified, OSSL_PKEY_PARAM_EC_PUB_X, 32);
+  const Bytes y = BigParam(certified, OSSL_PKEY_PARAM_EC_PUB_Y, 32);
+  return !x.empty() && !y.empty() && x == Padded(ek.unique.ecc.x, 32) &&
+         y == Padded(ek.unique.ecc.y, 32);
 }
 
 bool IsId(const std::string& text) {
@@ -77,13 +107,13 @@ CaResult<void> CheckEk(const AttestationRequest& request, const std::vector<Byte
   if (!ek) return ek.error();
   constexpr TPMA_OBJECT kEk = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
                               TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-  if (ek->type != TPM2_ALG_RSA || (ek->objectAttributes & kEk) != kEk ||
+  const bool ecc_p256 =
+      ek->type == TPM2_ALG_ECC && ek->parameters.eccDetail.curveID == TPM2_ECC_NIST_P256;
+  if ((ek->type != TPM2_ALG_RSA && !ecc_p256) || (ek->objectAttributes & kEk) != kEk ||
       (ek->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT)) {
-    return CaFail("ekPublic is not an RSA restricted decryption key fixed to its TPM");
+    return CaFail("ekPublic is not an RSA or P-256 restricted decryption key fixed to its TPM");
   }
-  const Bytes from_cert = Modulus(X509_get0_pubkey(chain[0].get()));
-  const Bytes from_tpm(ek->unique.rsa.buffer, ek->unique.rsa.buffer + ek->unique.rsa.size);
-  if (from_cert.empty() || from_cert != from_tpm) {
+  if (!SameKey(X509_get0_pubkey(chain[0].get()), *ek)) {
     return CaFail("ekPublic is not the key of the EK certificate (another TPM's certificate?)");
   }
   return {};

@@ -6,9 +6,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <tss2/tss2_mu.h>
+
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -21,6 +25,7 @@ using webauthn::Bytes;
 using webauthn::ByteView;
 
 constexpr size_t kDigestSize = 32;  // SHA-256, the EK's nameAlg
+constexpr size_t kP256Field = 32;
 
 void PutBe16(Bytes& out, size_t value) {
   out.push_back(static_cast<uint8_t>(value >> 8));
@@ -81,6 +86,103 @@ CaResult<Bytes> AesCfb(ByteView key, ByteView plain) {
   return out;
 }
 
+// The ECC EK's point as OpenSSL's uncompressed octet string (P-256 only).
+CaResult<webauthn::EvpPkeyPtr> EccPublicKey(const TPMT_PUBLIC& area) {
+  const TPMS_ECC_POINT& q = area.unique.ecc;
+  if (area.type != TPM2_ALG_ECC || area.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256 ||
+      q.x.size == 0 || q.x.size > kP256Field || q.y.size == 0 || q.y.size > kP256Field) {
+    return CaFail("not a NIST P-256 key");
+  }
+  uint8_t point[1 + 2 * kP256Field] = {0x04};
+  std::memcpy(point + 1 + kP256Field - q.x.size, q.x.buffer, q.x.size);
+  std::memcpy(point + 1 + 2 * kP256Field - q.y.size, q.y.buffer, q.y.size);
+  webauthn::OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
+                                              "prime256v1", 0) != 1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point,
+                                       sizeof(point)) != 1) {
+    return CaFail("out of memory");
+  }
+  webauthn::OsslParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  webauthn::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key = nullptr;
+  // fromdata refuses a point that is not on the curve.
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    return CaFail("the TPM key's point is not on P-256");
+  }
+  return webauthn::EvpPkeyPtr(key);
+}
+
+// KDFe with SHA-256 (Part 1 §11.4.10.3) for one 256-bit block, as OpenSSL's
+// single-step KDF (SP 800-56C: H(BE32(1) ‖ Z ‖ fixedInfo)) with fixedInfo =
+// "IDENTITY\0" ‖ x(QeU) ‖ x(QsV).
+CaResult<Bytes> KdfeSha256Identity(ByteView z, ByteView party_u, ByteView party_v) {
+  std::unique_ptr<EVP_KDF, webauthn::OpenSslDeleter<EVP_KDF_free>> kdf(
+      EVP_KDF_fetch(nullptr, "SSKDF", nullptr));
+  std::unique_ptr<EVP_KDF_CTX, webauthn::OpenSslDeleter<EVP_KDF_CTX_free>> ctx(
+      kdf ? EVP_KDF_CTX_new(kdf.get()) : nullptr);
+  if (!ctx) return CaFail("SSKDF unavailable");
+  static const char kLabel[] = "IDENTITY";
+  Bytes info(kLabel, kLabel + sizeof(kLabel));  // with its NUL
+  info.insert(info.end(), party_u.begin(), party_u.end());
+  info.insert(info.end(), party_v.begin(), party_v.end());
+  std::string digest = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest.data(), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(z.data()),
+                                        z.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  Bytes out(kDigestSize);
+  if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
+    return CaFail("KDFe failed");
+  }
+  return out;
+}
+
+// The seed for an ECC EK (Part 1 §24.4 with §C.6.4 "ECC Secret Sharing"): an
+// ephemeral P-256 key QeU, Z = x(ECDH(QeU, EK)), seed = KDFe(Z, "IDENTITY",
+// x(QeU), x(EK)); the encrypted secret is QeU as a marshalled TPMS_ECC_POINT.
+CaResult<void> EccSeed(const TPMT_PUBLIC& ek, Bytes& seed, Bytes& secret) {
+  auto ek_key = EccPublicKey(ek);
+  if (!ek_key) return ek_key.error();
+  webauthn::EvpPkeyPtr ephemeral(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "prime256v1"));
+  webauthn::EvpPkeyCtxPtr ctx(
+      ephemeral ? EVP_PKEY_CTX_new_from_pkey(nullptr, ephemeral.get(), nullptr) : nullptr);
+  Wiped z{Bytes(kP256Field)};
+  size_t z_size = z.bytes.size();
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+      EVP_PKEY_derive_set_peer(ctx.get(), ek_key->get()) != 1 ||
+      EVP_PKEY_derive(ctx.get(), z.bytes.data(), &z_size) != 1 || z_size != kP256Field) {
+    return CaFail("ECDH with the EK failed");
+  }
+  uint8_t point[1 + 2 * kP256Field];
+  size_t point_size = 0;
+  if (EVP_PKEY_get_octet_string_param(ephemeral.get(), OSSL_PKEY_PARAM_PUB_KEY, point,
+                                      sizeof(point), &point_size) != 1 ||
+      point_size != sizeof(point) || point[0] != 0x04) {
+    return CaFail("cannot encode the ephemeral key");
+  }
+  TPMS_ECC_POINT q{};
+  q.x.size = q.y.size = kP256Field;
+  std::memcpy(q.x.buffer, point + 1, kP256Field);
+  std::memcpy(q.y.buffer, point + 1 + kP256Field, kP256Field);
+  const TPM2B_ECC_PARAMETER& ek_x = ek.unique.ecc.x;
+  auto derived = KdfeSha256Identity(z.bytes, ByteView(q.x.buffer, q.x.size),
+                                    ByteView(ek_x.buffer, ek_x.size));
+  if (!derived) return derived.error();
+  seed = std::move(*derived);
+  uint8_t marshalled[sizeof(TPMS_ECC_POINT)];
+  size_t offset = 0;
+  if (Tss2_MU_TPMS_ECC_POINT_Marshal(&q, marshalled, sizeof(marshalled), &offset) !=
+      TSS2_RC_SUCCESS) {
+    return CaFail("cannot marshal the ephemeral key");
+  }
+  secret.assign(marshalled, marshalled + offset);
+  return {};
+}
+
 }  // namespace
 
 CaResult<webauthn::EvpPkeyPtr> RsaPublicKey(const TPMT_PUBLIC& area) {
@@ -134,24 +236,37 @@ CaResult<Bytes> KdfaSha256(ByteView key, std::string_view label, ByteView contex
 
 CaResult<SealedCredential> MakeCredential(const TPMT_PUBLIC& ek, ByteView object_name,
                                           ByteView credential) {
-  const TPMS_RSA_PARMS& rsa = ek.parameters.rsaDetail;
-  if (ek.type != TPM2_ALG_RSA || ek.nameAlg != TPM2_ALG_SHA256 ||
-      rsa.symmetric.algorithm != TPM2_ALG_AES || rsa.symmetric.mode.aes != TPM2_ALG_CFB ||
-      (rsa.symmetric.keyBits.aes != 128 && rsa.symmetric.keyBits.aes != 256)) {
-    return CaFail("the EK is not an RSA key with SHA-256 and AES-CFB parameters");
+  const bool rsa = ek.type == TPM2_ALG_RSA;
+  if (!rsa && !(ek.type == TPM2_ALG_ECC &&
+                ek.parameters.eccDetail.curveID == TPM2_ECC_NIST_P256)) {
+    return CaFail("the EK is neither an RSA nor a NIST P-256 key");
+  }
+  const TPMT_SYM_DEF_OBJECT& symmetric =
+      rsa ? ek.parameters.rsaDetail.symmetric : ek.parameters.eccDetail.symmetric;
+  if (ek.nameAlg != TPM2_ALG_SHA256 || symmetric.algorithm != TPM2_ALG_AES ||
+      symmetric.mode.aes != TPM2_ALG_CFB ||
+      (symmetric.keyBits.aes != 128 && symmetric.keyBits.aes != 256)) {
+    return CaFail("the EK's parameters are not SHA-256 with AES-CFB");
   }
   if (credential.empty() || credential.size() > kDigestSize) {
     return CaFail("a credential is 1-32 bytes");
   }
-  auto key = RsaPublicKey(ek);
-  if (!key) return key.error();
-  Wiped seed{Bytes(kDigestSize)};
-  if (RAND_bytes(seed.bytes.data(), static_cast<int>(seed.bytes.size())) != 1) {
-    return CaFail("the random generator failed");
+  Wiped seed;
+  Bytes secret;
+  if (rsa) {
+    auto key = RsaPublicKey(ek);
+    if (!key) return key.error();
+    seed.bytes.resize(kDigestSize);
+    if (RAND_bytes(seed.bytes.data(), static_cast<int>(seed.bytes.size())) != 1) {
+      return CaFail("the random generator failed");
+    }
+    auto encrypted = OaepEncrypt(key->get(), seed.bytes);
+    if (!encrypted) return encrypted.error();
+    secret = std::move(*encrypted);
+  } else if (auto ok = EccSeed(ek, seed.bytes, secret); !ok) {
+    return ok.error();
   }
-  auto secret = OaepEncrypt(key->get(), seed.bytes);
-  if (!secret) return secret.error();
-  auto sym = KdfaSha256(seed.bytes, "STORAGE", object_name, {}, rsa.symmetric.keyBits.aes);
+  auto sym = KdfaSha256(seed.bytes, "STORAGE", object_name, {}, symmetric.keyBits.aes);
   if (!sym) return sym.error();
   Wiped sym_key{std::move(*sym)};
   auto hmac = KdfaSha256(seed.bytes, "INTEGRITY", {}, {}, 8 * kDigestSize);
@@ -178,8 +293,8 @@ CaResult<SealedCredential> MakeCredential(const TPMT_PUBLIC& ek, ByteView object
   PutBe16(out.id_object, kDigestSize);
   out.id_object.insert(out.id_object.end(), outer, outer + kDigestSize);
   out.id_object.insert(out.id_object.end(), enc_identity->begin(), enc_identity->end());
-  PutBe16(out.encrypted_secret, secret->size());
-  out.encrypted_secret.insert(out.encrypted_secret.end(), secret->begin(), secret->end());
+  PutBe16(out.encrypted_secret, secret.size());
+  out.encrypted_secret.insert(out.encrypted_secret.end(), secret.begin(), secret.end());
   return out;
 }
 

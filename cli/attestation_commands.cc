@@ -148,19 +148,48 @@ int RunCaIssue(const CaArgs& args, std::ostream& out, std::ostream& err) {
 struct KeyArgs {
   std::string response;
   std::optional<std::string> out;
+  std::optional<std::string> ek;  // "rsa" | "ecc"; default: the one with a certificate
 };
+
+// The EK a new attestation key goes under, and its certificate: the one
+// asked for, else RSA when its certificate is in NV, else ECC.
+tpm::TpmResult<std::pair<tpm::EkKind, Bytes>> ChooseEk(ESYS_CONTEXT* esys,
+                                                       std::optional<tpm::EkKind> wanted) {
+  for (tpm::EkKind kind : {tpm::EkKind::kRsa, tpm::EkKind::kEcc}) {
+    if (wanted && *wanted != kind) continue;
+    auto cert = tpm::ReadEkCertificate(esys, tpm::EkCertificateIndex(kind));
+    if (cert) return std::make_pair(kind, std::move(*cert));
+    if (wanted || cert.error().kind != tpm::TpmErrorKind::kRefused) return cert.error();
+  }
+  return tpm::TpmFail(tpm::TpmErrorKind::kRefused,
+                      "this TPM has no EK certificate in NV (neither RSA at 0x01c00002 nor ECC "
+                      "at 0x01c0000a): its maker provisioned none");
+}
 
 int RunKeyRequest(const TpmArgs& tpm_args, const KeyArgs& args, std::ostream& out,
                   std::ostream& err) {
   const char* kCommand = "attestation-key request";
+  std::optional<tpm::EkKind> wanted;
+  if (args.ek) wanted = *args.ek == "ecc" ? tpm::EkKind::kEcc : tpm::EkKind::kRsa;
   auto connection = OpenTpm(tpm_args);
   if (!connection) return ReportTpmError(err, kCommand, connection.error());
   ESYS_CONTEXT* esys = (*connection)->esys();
   tpm::KeyStore store(tpm_args.store);
   auto record = tpm::LoadAttestationKeyRecord(store);
   if (!record) return ReportTpmError(err, kCommand, record.error());
+  if (*record && wanted && *wanted != (*record)->blob.ek) {
+    return Fail(err, kCommand,
+                std::string("this store's attestation key is under the ") +
+                    tpm::EkKindName((*record)->blob.ek) +
+                    " EK; remove attestation.json from the store to make one under another",
+                kExitUsage);
+  }
+  if (*record) wanted = (*record)->blob.ek;
+  auto ek_cert = ChooseEk(esys, wanted);
+  if (!ek_cert) return ReportTpmError(err, kCommand, ek_cert.error());
+  const tpm::EkKind kind = ek_cert->first;
   if (!*record) {
-    auto blob = tpm::CreateAttestationKey(esys);
+    auto blob = tpm::CreateAttestationKey(esys, kind);
     if (!blob) return ReportTpmError(err, kCommand, blob.error());
     tpm::AttestationKeyRecord fresh{std::move(*blob), {}};
     if (auto ok = tpm::SaveAttestationKeyRecord(store, fresh); !ok) {
@@ -168,16 +197,14 @@ int RunKeyRequest(const TpmArgs& tpm_args, const KeyArgs& args, std::ostream& ou
     }
     *record = std::move(fresh);
   }
-  auto ek_cert = tpm::ReadEkCertificate(esys);
-  if (!ek_cert) return ReportTpmError(err, kCommand, ek_cert.error());
-  auto ek = tpm::OpenEndorsementKey(esys);
+  auto ek = tpm::OpenEndorsementKey(esys, kind);
   if (!ek) return ReportTpmError(err, kCommand, ek.error());
   const Bytes ek_public =
       tpm::MarshalToBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Marshal>(ek->public_area);
   Esys_TR_Close(esys, &ek->handle);
   auto identity = tpm::ReadTpmIdentity(esys);
   if (!identity) return ReportTpmError(err, kCommand, identity.error());
-  ca::AttestationRequest request{*ek_cert, ek_public, (*record)->blob.public_blob,
+  ca::AttestationRequest request{ek_cert->second, ek_public, (*record)->blob.public_blob,
                                  identity->manufacturer, identity->model, identity->version};
   return Emit(kCommand, args.out, ca::SerializeRequest(request), out, err);
 }
@@ -264,6 +291,11 @@ Verb RegisterAttestationKey(CLI::App& app) {
   CLI::App* request = c->add_subcommand(
       "request", "Print a request for the attestation CA (creates the key the first time)");
   request->add_option("--out", args->out, "write the request here (default: stdout)");
+  request
+      ->add_option("--ek", args->ek,
+                   "the endorsement key to prove the key with: rsa (0x81010001) or ecc "
+                   "(P-256, 0x81010002); default: RSA if its certificate is in NV, else ECC")
+      ->check(CLI::IsMember({"rsa", "ecc"}));
   CLI::App* install = c->add_subcommand("install", "Install the CA's response");
   install->add_option("RESPONSE", args->response, "the response file, or - for stdin")
       ->required();

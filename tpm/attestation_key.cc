@@ -54,8 +54,8 @@ struct EkAuthorization {
   TransientHandle session;
 };
 
-TpmResult<std::unique_ptr<EkAuthorization>> AuthorizeEk(ESYS_CONTEXT* esys) {
-  auto ek = OpenEndorsementKey(esys);
+TpmResult<std::unique_ptr<EkAuthorization>> AuthorizeEk(ESYS_CONTEXT* esys, EkKind kind) {
+  auto ek = OpenEndorsementKey(esys, kind);
   if (!ek) return ek.error();
   auto out = std::make_unique<EkAuthorization>();
   out->ek.esys = esys;
@@ -86,7 +86,8 @@ TpmResult<std::optional<AttestationKeyRecord>> LoadAttestationKeyRecord(const Ke
 TpmResult<AttestationKeyRecord> ParseAttestationKeyRecord(std::string_view text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return RecordError("not a JSON object");
-  static const std::set<std::string> kMembers = {"format", "version", "public", "private", "chain"};
+  static const std::set<std::string> kMembers = {"format", "version", "ek",
+                                                 "public", "private", "chain"};
   for (const auto& [key, value] : j.items()) {
     if (!kMembers.count(key)) return RecordError("unknown member \"" + key + "\"");
   }
@@ -113,7 +114,15 @@ TpmResult<AttestationKeyRecord> ParseAttestationKeyRecord(std::string_view text)
   if (!pub_bytes || !priv_bytes || chain == j.end() || !chain->is_array()) {
     return RecordError("public, private or chain missing or mistyped");
   }
-  record.blob = AttestationKeyBlob{std::move(*pub_bytes), std::move(*priv_bytes)};
+  EkKind ek = EkKind::kRsa;
+  if (auto kind = j.find("ek"); kind != j.end()) {
+    if (*kind == "ecc") {
+      ek = EkKind::kEcc;
+    } else if (*kind != "rsa") {
+      return RecordError("ek is neither \"rsa\" nor \"ecc\"");
+    }
+  }
+  record.blob = AttestationKeyBlob{std::move(*pub_bytes), std::move(*priv_bytes), ek};
   for (const auto& cert : *chain) {
     auto der = bytes(cert);
     if (!der) return RecordError("a chain entry is not base64url");
@@ -127,6 +136,7 @@ std::string SerializeAttestationKeyRecord(const AttestationKeyRecord& record) {
   for (const Bytes& der : record.chain) chain.push_back(webauthn::Base64UrlEncode(der));
   nlohmann::ordered_json j = {{"format", "tpmauthn-attestation-key"},
                               {"version", 1},
+                              {"ek", EkKindName(record.blob.ek)},
                               {"public", webauthn::Base64UrlEncode(record.blob.public_blob)},
                               {"private", webauthn::Base64UrlEncode(record.blob.private_blob)},
                               {"chain", std::move(chain)}};
@@ -137,8 +147,8 @@ TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const Attestatio
   return store.WriteStoreFile(kAttestationKeyFile, SerializeAttestationKeyRecord(record));
 }
 
-TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys) {
-  auto ek = AuthorizeEk(esys);
+TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys, EkKind kind) {
+  auto ek = AuthorizeEk(esys, kind);
   if (!ek) return ek.error();
   TPM2B_SENSITIVE_CREATE sensitive{};
   TPM2B_PUBLIC in_public = Template();
@@ -154,7 +164,8 @@ TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys) {
   if (rc != TSS2_RC_SUCCESS) return FromRc(rc, "Esys_Create(attestation key)");
   (*ek)->session.Forget();  // closed by the TPM (continueSession clear)
   return AttestationKeyBlob{MarshalToBytes<TPM2B_PUBLIC, Tss2_MU_TPM2B_PUBLIC_Marshal>(*pub),
-                            MarshalToBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Marshal>(*priv)};
+                            MarshalToBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Marshal>(*priv),
+                            kind};
 }
 
 TpmResult<Bytes> AttestationKeyName(const AttestationKeyBlob& blob) {
@@ -182,7 +193,7 @@ TpmResult<TransientHandle> LoadAttestationKey(ESYS_CONTEXT* esys, const Attestat
   auto priv = UnmarshalFromBytes<TPM2B_PRIVATE, Tss2_MU_TPM2B_PRIVATE_Unmarshal>(
       blob.private_blob, "attestation key private area");
   if (!priv) return priv.error();
-  auto ek = AuthorizeEk(esys);
+  auto ek = AuthorizeEk(esys, blob.ek);
   if (!ek) return ek.error();
   ESYS_TR loaded = ESYS_TR_NONE;
   TSS2_RC rc = Esys_Load(esys, (*ek)->ek.handle, (*ek)->session.get(), ESYS_TR_NONE, ESYS_TR_NONE,
@@ -219,7 +230,7 @@ TpmResult<webauthn::SecretBytes> ActivateCredential(ESYS_CONTEXT* esys,
   }
   auto ak = LoadAttestationKey(esys, blob);
   if (!ak) return ak.error();
-  auto ek = AuthorizeEk(esys);
+  auto ek = AuthorizeEk(esys, blob.ek);
   if (!ek) return ek.error();
   TPM2B_DIGEST* recovered = nullptr;
   TSS2_RC rc = Esys_ActivateCredential(esys, ak->get(), (*ek)->ek.handle, ESYS_TR_PASSWORD,

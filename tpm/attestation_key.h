@@ -1,5 +1,6 @@
 // The attestation key (AK): a restricted RSA 2048 signing key
-// (RSASSA-SHA256) made as a child of the RSA EK, as tpm2_createak makes it,
+// (RSASSA-SHA256) made as a child of an EK (RSA or ECC, tpm/endorsement.h),
+// as tpm2_createak makes it,
 // and kept as a TPM-wrapped blob. Restricted: the TPM signs with it only
 // digests it computed itself (TPM2_Certify's TPMS_ATTEST, never an outside
 // digest that could start with TPM_GENERATED_VALUE). Being the EK's child
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "tpm/connection.h"
+#include "tpm/endorsement.h"
 #include "tpm/key_store.h"
 #include "tpm/tpm_error.h"
 #include "webauthn/bytes.h"
@@ -29,13 +31,15 @@ namespace tpmauthn::tpm {
 struct AttestationKeyBlob {
   webauthn::Bytes public_blob;   // marshalled TPM2B_PUBLIC
   webauthn::Bytes private_blob;  // marshalled TPM2B_PRIVATE (wrapped by the EK)
+  EkKind ek = EkKind::kRsa;      // its parent, the EK the CA sealed to
 };
 
 // The AK and, once the attestation CA's answer is installed, its
 // certificate chain (AIK certificate first, without the CA's root), in the
 // key store's "attestation.json" (0600):
-//   {"format": "tpmauthn-attestation-key", "version": 1, "public",
-//    "private", "chain": [base64url DER, ...]}
+//   {"format": "tpmauthn-attestation-key", "version": 1, "ek": "rsa"|"ecc",
+//    "public", "private", "chain": [base64url DER, ...]}
+// ("ek" absent: "rsa", as files from before ECC EKs were used say nothing).
 struct AttestationKeyRecord {
   AttestationKeyBlob blob;
   std::vector<webauthn::Bytes> chain;
@@ -47,13 +51,13 @@ TpmResult<AttestationKeyRecord> ParseAttestationKeyRecord(std::string_view json)
 std::string SerializeAttestationKeyRecord(const AttestationKeyRecord& record);
 TpmResult<void> SaveAttestationKeyRecord(const KeyStore& store, const AttestationKeyRecord& record);
 
-// Makes a new AK under the EK (tpm/endorsement.h).
-TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys);
+// Makes a new AK under the EK of `ek`.
+TpmResult<AttestationKeyBlob> CreateAttestationKey(ESYS_CONTEXT* esys, EkKind ek = EkKind::kRsa);
 
 // The AK's Name: nameAlg ‖ SHA-256(TPMT_PUBLIC).
 TpmResult<webauthn::Bytes> AttestationKeyName(const AttestationKeyBlob& blob);
 
-// Loads the AK under the EK (flushed when the handle goes).
+// Loads the AK under its EK (flushed when the handle goes).
 TpmResult<TransientHandle> LoadAttestationKey(ESYS_CONTEXT* esys, const AttestationKeyBlob& blob);
 
 // TPM2_ActivateCredential: the credential a CA sealed to this TPM's EK and

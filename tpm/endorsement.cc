@@ -78,15 +78,28 @@ TpmResult<Bytes> ReadEkCertificate(ESYS_CONTEXT* esys, TPM2_HANDLE index) {
   return der;
 }
 
-TpmResult<EndorsementKey> OpenEndorsementKey(ESYS_CONTEXT* esys) {
+TPM2_HANDLE EkCertificateIndex(EkKind kind) {
+  return kind == EkKind::kEcc ? kEccEkCertificateIndex : kRsaEkCertificateIndex;
+}
+
+TPM2_HANDLE EkHandle(EkKind kind) { return kind == EkKind::kEcc ? kEccEkHandle : kRsaEkHandle; }
+
+const char* EkKindName(EkKind kind) { return kind == EkKind::kEcc ? "ecc" : "rsa"; }
+
+TpmResult<EndorsementKey> OpenEndorsementKey(ESYS_CONTEXT* esys, EkKind kind) {
+  const bool ecc = kind == EkKind::kEcc;
+  char where[16];
+  std::snprintf(where, sizeof(where), "0x%08x", EkHandle(kind));
   EndorsementKey ek;
-  TSS2_RC rc = Esys_TR_FromTPMPublic(esys, kRsaEkHandle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-                                     &ek.handle);
+  TSS2_RC rc = Esys_TR_FromTPMPublic(esys, EkHandle(kind), ESYS_TR_NONE, ESYS_TR_NONE,
+                                     ESYS_TR_NONE, &ek.handle);
   if (rc != TSS2_RC_SUCCESS) {
     TpmError error = FromRc(rc, "Esys_TR_FromTPMPublic(EK)");
     if (BaseRc(rc) == TPM2_RC_HANDLE) {
       error.kind = TpmErrorKind::kRefused;
-      error.message = "no RSA EK at 0x81010001 (create it with tpm2_createek -c 0x81010001 -G rsa)";
+      error.message = std::string("no ") + (ecc ? "ECC" : "RSA") + " EK at " + where +
+                      " (create it with tpm2_createek -c " + where + " -G " + EkKindName(kind) +
+                      ")";
     }
     return error;
   }
@@ -102,12 +115,16 @@ TpmResult<EndorsementKey> OpenEndorsementKey(ESYS_CONTEXT* esys) {
   constexpr TPMA_OBJECT kEk = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
                               TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
   const TPMT_PUBLIC& area = ek.public_area.publicArea;
-  if (area.type != TPM2_ALG_RSA || (area.objectAttributes & kEk) != kEk ||
+  const bool type_ok =
+      ecc ? area.type == TPM2_ALG_ECC && area.parameters.eccDetail.curveID == TPM2_ECC_NIST_P256
+          : area.type == TPM2_ALG_RSA;
+  if (!type_ok || (area.objectAttributes & kEk) != kEk ||
       (area.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) || area.nameAlg != TPM2_ALG_SHA256) {
     Esys_TR_Close(esys, &ek.handle);
     return TpmFail(TpmErrorKind::kRefused,
-                   "the key at 0x81010001 is not an RSA endorsement key (restricted decryption, "
-                   "fixedTPM, SHA-256)");
+                   std::string("the key at ") + where + " is not an " +
+                       (ecc ? "ECC P-256" : "RSA") +
+                       " endorsement key (restricted decryption, fixedTPM, SHA-256)");
   }
   return ek;
 }

@@ -5,9 +5,12 @@
 // the endorsement hierarchy, whose authorization is empty on a TPM that was
 // not provisioned otherwise.
 //
-// Only the RSA 2048 EK is used (0x81010001, certificate at NV 0x01c00002):
-// every TPM 2.0 has it, its template's policy is PolicyA (PolicySecret alone),
-// and swtpm's P-384 EK needs a PolicyOR this code does not build.
+// Two EKs are used, both from the low-range templates whose policy is PolicyA
+// (PolicySecret alone): RSA 2048 (template L-1, persistent at 0x81010001,
+// certificate at NV 0x01c00002) and NIST P-256 (template L-2, 0x81010002,
+// certificate at NV 0x01c0000a), for TPMs whose maker certified only that
+// one. The high-range templates (swtpm's P-384 EK at 0x81010016) need a
+// PolicyOR this code does not build.
 #pragma once
 
 #include <tss2/tss2_esys.h>
@@ -20,6 +23,13 @@ namespace tpmauthn::tpm {
 
 inline constexpr TPM2_HANDLE kRsaEkCertificateIndex = 0x01c00002;
 inline constexpr TPM2_HANDLE kRsaEkHandle = 0x81010001;
+inline constexpr TPM2_HANDLE kEccEkCertificateIndex = 0x01c0000a;
+inline constexpr TPM2_HANDLE kEccEkHandle = 0x81010002;
+
+enum class EkKind { kRsa, kEcc };
+TPM2_HANDLE EkCertificateIndex(EkKind kind);
+TPM2_HANDLE EkHandle(EkKind kind);
+const char* EkKindName(EkKind kind);  // "rsa", "ecc"
 
 struct EndorsementKey {
   ESYS_TR handle = ESYS_TR_NONE;  // persistent: close with Esys_TR_Close, never flush
@@ -32,8 +42,9 @@ struct EndorsementKey {
 TpmResult<webauthn::Bytes> ReadEkCertificate(ESYS_CONTEXT* esys,
                                              TPM2_HANDLE index = kRsaEkCertificateIndex);
 
-// The persistent RSA EK, checked to be a restricted decryption key.
-TpmResult<EndorsementKey> OpenEndorsementKey(ESYS_CONTEXT* esys);
+// The persistent EK of `kind`, checked to be a restricted decryption key
+// fixed to the TPM with nameAlg SHA-256 (and, for ECC, on NIST P-256).
+TpmResult<EndorsementKey> OpenEndorsementKey(ESYS_CONTEXT* esys, EkKind kind = EkKind::kRsa);
 
 // A policy session satisfying the EK's PolicyA: PolicySecret(TPM_RH_ENDORSEMENT).
 // A policy digest lasts one command: start a new one for each use.

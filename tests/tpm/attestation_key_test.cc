@@ -83,6 +83,47 @@ std::pair<Bytes, Bytes> MakeCredentialOnTpm(ESYS_CONTEXT* esys, const Bytes& cre
   return out;
 }
 
+// The ECC EK of the TCG EK Credential Profile's template L-2 (NIST P-256,
+// AES-128-CFB, authPolicy PolicyA = PolicySecret(TPM_RH_ENDORSEMENT)), made in
+// the endorsement hierarchy and persisted at 0x81010002, as tpm2_createek
+// -G ecc does; swtpm_setup makes only its P-384 one.
+void PersistEccEk(ESYS_CONTEXT* esys) {
+  static const uint8_t kPolicyA[32] = {
+      0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+      0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa};
+  TPM2B_PUBLIC in{};
+  TPMT_PUBLIC& area = in.publicArea;
+  area.type = TPM2_ALG_ECC;
+  area.nameAlg = TPM2_ALG_SHA256;
+  area.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+                          TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY |
+                          TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+  area.authPolicy.size = sizeof(kPolicyA);
+  std::copy(std::begin(kPolicyA), std::end(kPolicyA), area.authPolicy.buffer);
+  area.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+  area.parameters.eccDetail.symmetric.keyBits.aes = 128;
+  area.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+  area.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+  area.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+  area.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+  area.unique.ecc.x.size = 32;
+  area.unique.ecc.y.size = 32;
+  TPM2B_SENSITIVE_CREATE sensitive{};
+  TPM2B_DATA outside{};
+  TPML_PCR_SELECTION pcrs{};
+  ESYS_TR ek = ESYS_TR_NONE;
+  BOOST_TEST_REQUIRE(Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD,
+                                        ESYS_TR_NONE, ESYS_TR_NONE, &sensitive, &in, &outside,
+                                        &pcrs, &ek, nullptr, nullptr, nullptr,
+                                        nullptr) == TSS2_RC_SUCCESS);
+  tpm::TransientHandle owned(esys, ek);
+  ESYS_TR persistent = ESYS_TR_NONE;
+  BOOST_TEST_REQUIRE(Esys_EvictControl(esys, ESYS_TR_RH_OWNER, ek, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                       ESYS_TR_NONE, tpm::kEccEkHandle,
+                                       &persistent) == TSS2_RC_SUCCESS);
+  Esys_TR_Close(esys, &persistent);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_ek_certificate_is_read_from_nv_and_chains_to_the_test_ca) {
@@ -175,6 +216,72 @@ BOOST_AUTO_TEST_CASE(the_cas_make_credential_is_accepted_by_the_tpm) {
   BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, sealed->id_object, sealed->encrypted_secret)
                   .ok());
   BOOST_TEST(!attestation_ca::MakeCredential(ek_public, name, Bytes(33, 1)).ok());
+}
+
+// The same with the ECC P-256 EK (ECDH with an ephemeral key, KDFe): the AK
+// made under it is activated with it, and the record says which EK it is.
+BOOST_AUTO_TEST_CASE(the_cas_make_credential_for_an_ecc_ek_is_accepted_by_the_tpm) {
+  Rig rig;
+  auto missing = tpm::OpenEndorsementKey(rig.esys(), tpm::EkKind::kEcc);
+  BOOST_TEST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().message.find("tpm2_createek -c 0x81010002 -G ecc") !=
+                 std::string::npos,
+             missing.error().message);
+  PersistEccEk(rig.esys());
+  auto ek = Require(tpm::OpenEndorsementKey(rig.esys(), tpm::EkKind::kEcc), "ECC EK");
+  const TPMT_PUBLIC ek_public = ek.public_area.publicArea;
+  Esys_TR_Close(rig.esys(), &ek.handle);
+  BOOST_TEST(ek_public.type == TPM2_ALG_ECC);
+  auto ak = Require(tpm::CreateAttestationKey(rig.esys(), tpm::EkKind::kEcc), "AK");
+  BOOST_TEST((ak.ek == tpm::EkKind::kEcc));
+  auto name = Require(tpm::AttestationKeyName(ak), "AK name");
+  for (size_t size : {1u, 32u}) {
+    const Bytes credential(size, 0x3c);
+    auto sealed = attestation_ca::MakeCredential(ek_public, name, credential);
+    BOOST_TEST_REQUIRE(sealed.ok(), (sealed ? "" : sealed.error().message));
+    // The encrypted secret is a TPMS_ECC_POINT (two 32-byte coordinates).
+    BOOST_TEST(sealed->encrypted_secret.size() == 2u + 2 + 32 + 2 + 32);
+    auto recovered =
+        tpm::ActivateCredential(rig.esys(), ak, sealed->id_object, sealed->encrypted_secret);
+    BOOST_TEST_REQUIRE(recovered.ok(), (recovered ? "" : recovered.error().message));
+    BOOST_TEST(Bytes(recovered->bytes().begin(), recovered->bytes().end()) == credential);
+  }
+  // Sealed to another Name, the ephemeral point moved, or to the RSA EK: refused.
+  Bytes other_name = name;
+  other_name.back() ^= 1;
+  auto wrong = attestation_ca::MakeCredential(ek_public, other_name, Bytes(32, 1));
+  BOOST_TEST_REQUIRE(wrong.ok());
+  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, wrong->id_object, wrong->encrypted_secret)
+                  .ok());
+  auto moved = attestation_ca::MakeCredential(ek_public, name, Bytes(32, 1));
+  BOOST_TEST_REQUIRE(moved.ok());
+  moved->encrypted_secret[5] ^= 1;  // x of QeU
+  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, moved->id_object, moved->encrypted_secret)
+                  .ok());
+  auto rsa_ek = Require(tpm::OpenEndorsementKey(rig.esys()), "RSA EK");
+  auto to_rsa = attestation_ca::MakeCredential(rsa_ek.public_area.publicArea, name, Bytes(32, 1));
+  Esys_TR_Close(rig.esys(), &rsa_ek.handle);
+  BOOST_TEST_REQUIRE(to_rsa.ok());
+  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, to_rsa->id_object, to_rsa->encrypted_secret)
+                  .ok());
+  // A point off the curve is refused by the CA before anything is sealed.
+  TPMT_PUBLIC off_curve = ek_public;
+  off_curve.unique.ecc.y.buffer[31] ^= 1;
+  BOOST_TEST(!attestation_ca::MakeCredential(off_curve, name, Bytes(32, 1)).ok());
+
+  // The key store's record keeps the EK kind; files from before say none (RSA).
+  const tpm::AttestationKeyRecord record{ak, {}};
+  const std::string json = tpm::SerializeAttestationKeyRecord(record);
+  BOOST_TEST(json.find("\"ek\": \"ecc\"") != std::string::npos, json);
+  auto parsed = Require(tpm::ParseAttestationKeyRecord(json), "record");
+  BOOST_TEST((parsed.blob.ek == tpm::EkKind::kEcc));
+  std::string old = json;
+  old.erase(old.find("\"ek\": \"ecc\","), std::string("\"ek\": \"ecc\",").size());
+  BOOST_TEST((Require(tpm::ParseAttestationKeyRecord(old), "old record").blob.ek ==
+              tpm::EkKind::kRsa));
+  std::string bad = json;
+  bad.replace(bad.find("\"ecc\""), 5, "\"dsa\"");
+  BOOST_TEST(!tpm::ParseAttestationKeyRecord(bad).ok());
 }
 
 // The attack the CA's attribute checks rely on the TPM to stop: a public
