@@ -5,7 +5,10 @@ attestation CA over files, enrolls with --attestation tpm, and a server's
 `tpmauthn add --require-attestation tpm --trust-anchors DIR` accepts it — and
 refuses a self-attested one, a chain to another CA, a request whose EK is not
 the certificate's, an EK that does not chain, and a response installed on
-another TPM. Each TPM is a swtpm on a unix socket in a temp dir, stopped by
+another TPM. A third TPM has only an ECC P-256 EK certificate (its EK made by
+tpm2_createek, its certificate by a test EK CA with openssl, written to NV
+0x01c0000a by tpm2_nvwrite, as a maker provisions one): the same exchange
+goes through its ECC EK. Each TPM is a swtpm on a unix socket in a temp dir, stopped by
 its PID. Two independent relying parties verify the registrations, given
 the CA's root, and refuse them given another: SimpleWebAuthn (npm,
 test-only: tests/independent, installed by scripts/install-deps.sh; needs
@@ -40,6 +43,7 @@ def b64(data):
 with tempfile.TemporaryDirectory() as tmp:
     client = Swtpm(os.path.join(tmp, "client-tpm"), ek_certificates=True)
     other = Swtpm(os.path.join(tmp, "other-tpm"), ek_certificates=True)
+    ecc_only = Swtpm(os.path.join(tmp, "ecc-tpm"))
     try:
         def tool(tpm, store, args, pin=None, creds=None):
             base = [tpmauthn, "--tcti", tpm.tcti, "--store", store,
@@ -205,6 +209,83 @@ with tempfile.TemporaryDirectory() as tmp:
         check("an attestation key that is not restricted is refused",
               rc == 1 and "restricted signing key" in err, err)
 
+        # A TPM whose maker certified only its ECC P-256 EK.
+        def tpm2(*args):
+            env = dict(os.environ, TPM2TOOLS_TCTI=ecc_only.tcti)
+            p = subprocess.run(list(args), env=env, capture_output=True, text=True, timeout=60)
+            return p.returncode, p.stderr
+
+        def openssl(*args):
+            p = subprocess.run(["openssl", *args], cwd=tmp, capture_output=True, text=True,
+                               timeout=60)
+            return p.returncode, p.stderr
+
+        ecc_store = os.path.join(tmp, "ecc-keys")
+        ecc_req = os.path.join(tmp, "ecc-request.json")
+        rc, out, err = tool(ecc_only, ecc_store, ["attestation-key", "request", "--out", ecc_req])
+        check("a TPM without any EK certificate: request refused, named",
+              rc != 0 and "no EK certificate in NV" in err and "0x01c0000a" in err, err)
+        steps = [
+            tpm2("tpm2_createek", "-c", "0x81010002", "-G", "ecc", "-u",
+                 os.path.join(tmp, "ecc-ek.pem"), "-f", "pem"),
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", "ecc-ek-ca.key", "-out", "ecc-ek-ca.pem", "-days", "30",
+                    "-subj", "/CN=Example ECC EK CA", "-addext",
+                    "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"),
+            openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", "unused.key", "-subj", "/CN=unused", "-out", "ecc-ek.csr"),
+        ]
+        open(os.path.join(tmp, "ecc-ek.ext"), "w").write(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyAgreement\n")
+        steps.append(openssl("x509", "-req", "-in", "ecc-ek.csr", "-CA", "ecc-ek-ca.pem",
+                             "-CAkey", "ecc-ek-ca.key", "-CAcreateserial", "-force_pubkey",
+                             "ecc-ek.pem", "-days", "30", "-extfile", "ecc-ek.ext", "-outform",
+                             "DER", "-out", "ecc-ek.der"))
+        size = os.path.getsize(os.path.join(tmp, "ecc-ek.der")) if steps[-1][0] == 0 else 0
+        steps.append(tpm2("tpm2_nvdefine", "0x01c0000a", "-C", "o", "-s", str(size), "-a",
+                          "ownerwrite|ownerread|authread|no_da"))
+        steps.append(tpm2("tpm2_nvwrite", "0x01c0000a", "-C", "o", "-i",
+                          os.path.join(tmp, "ecc-ek.der")))
+        check("the ECC EK and its certificate are provisioned", all(rc == 0 for rc, _ in steps),
+              [e for rc, e in steps if rc])
+        rc, out, err = tool(ecc_only, ecc_store, ["attestation-key", "request", "--out", ecc_req])
+        ecc_request = json.load(open(ecc_req)) if rc == 0 else {"ekPublic": ""}
+        ek_area = base64.urlsafe_b64decode(ecc_request["ekPublic"] + "==")
+        check("request takes the ECC EK when only its certificate is there",
+              rc == 0 and ek_area[2:4] == b"\x00\x23", err)
+        rc, out, err = tool(ecc_only, ecc_store, ["attestation-key", "request", "--ek", "rsa"])
+        check("... and keeps to it: --ek rsa for this store's key is refused, named",
+              rc == 2 and "under the ecc EK" in err, err)
+        rc, out, err = ca(["issue", ca_dir, ecc_req])
+        check("an ECC EK certificate from a maker the admin does not trust is refused",
+              rc == 1 and "does not chain to a trusted EK root" in err, err)
+        shutil.copy(os.path.join(tmp, "ecc-ek-ca.pem"), os.path.join(ca_dir, "ek-roots"))
+        forged = dict(ecc_request, ekPublic=request["ekPublic"])
+        open(os.path.join(tmp, "ecc-forged.json"), "w").write(json.dumps(forged))
+        rc, out, err = ca(["issue", ca_dir, os.path.join(tmp, "ecc-forged.json")])
+        check("an RSA EK with the ECC EK's certificate is refused",
+              rc == 1 and "not the key of the EK certificate" in err, err)
+        ecc_resp = os.path.join(tmp, "ecc-response.json")
+        rc, out, err = ca(["issue", ca_dir, ecc_req, "--out", ecc_resp])
+        check("the CA issues for the ECC EK", rc == 0 and "issued an AIK certificate" in err, err)
+        rc, out, err = tool(ecc_only, ecc_store, ["attestation-key", "install", ecc_resp])
+        check("... and the TPM activates it with its ECC EK",
+              rc == 0 and "installed the AIK certificate" in out, out + err)
+        challenge = b64(os.urandom(32))
+        rc, out, err = tool(ecc_only, ecc_store,
+                            ["enroll", "carol", "--attestation", "tpm", "--rp-id", RP, "--origin",
+                             RP, "--challenge", challenge, "--pin-fd", "3", "--json"], pin=PIN)
+        reg_ecc = os.path.join(tmp, "carol-tpm.json")
+        open(reg_ecc, "w").write(out)
+        check("enroll --attestation tpm on the ECC-EK TPM", rc == 0, err)
+        rc, out, err = add(reg_ecc, challenge, "--require-attestation", "tpm", "--trust-anchors",
+                           anchors, creds="server-ecc-credentials")
+        check("the server accepts it with --require-attestation tpm",
+              rc == 0 and "attca" in out and "chain trusted" in out, out + err)
+        if with_node:
+            v = verdict(["node", simplewebauthn], reg_ecc, challenge, ca_root)
+            check("... and so does SimpleWebAuthn", v.get("verified") is True, v)
+
         # The CA run by an ordinary user (nobody) in a directory of theirs,
         # given relative paths: ek-roots/ may be the caller's, never another
         # user's.
@@ -250,4 +331,5 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         client.stop()
         other.stop()
+        ecc_only.stop()
 checks.finish()
