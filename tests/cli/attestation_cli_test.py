@@ -85,9 +85,9 @@ with tempfile.TemporaryDirectory() as tmp:
         check("attestation-key install", rc == 0 and "installed the AIK certificate" in out,
               out + err)
 
-        def enroll(user, attestation, algorithm="es256"):
+        def enroll(user, attestation, algorithm="es256", tpm=client, keys=store):
             challenge = b64(os.urandom(32))
-            rc, out, err = tool(client, store, ["enroll", user, "--attestation", attestation,
+            rc, out, err = tool(tpm, keys, ["enroll", user, "--attestation", attestation,
                                                 "--algorithm", algorithm, "--rp-id", RP,
                                                 "--origin", RP, "--challenge", challenge,
                                                 "--pin-fd", "3", "--json"], pin=PIN)
@@ -146,10 +146,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check("enroll --attestation tpm --algorithm rs256", rc == 0, err)
         rsa = json.load(open(reg_rsa)) if rc == 0 else {"response": {}}
         check("... makes an RS256 key", rsa["response"].get("publicKeyAlgorithm") == -257, rsa)
-        rc, out, err = add(reg_rsa, chal_rsa, "--require-attestation", "tpm", "--trust-anchors",
-                           anchors, creds="server-rsa-credentials")
+        def accepted_as_attested(path, challenge, creds):
+            rc, out, err = add(path, challenge, "--require-attestation", "tpm",
+                               "--trust-anchors", anchors, creds=creds)
+            return rc == 0 and "attca" in out and "chain trusted" in out, out + err
+
         check("the server accepts the RS256 one with --require-attestation tpm",
-              rc == 0 and "attca" in out and "chain trusted" in out, out + err)
+              *accepted_as_attested(reg_rsa, chal_rsa, "server-rsa-credentials"))
         if with_node:
             v = verdict(["node", simplewebauthn], reg_rsa, chal_rsa, ca_root)
             check("SimpleWebAuthn verifies the RS256 tpm registration",
@@ -271,17 +274,10 @@ with tempfile.TemporaryDirectory() as tmp:
         rc, out, err = tool(ecc_only, ecc_store, ["attestation-key", "install", ecc_resp])
         check("... and the TPM activates it with its ECC EK",
               rc == 0 and "installed the AIK certificate" in out, out + err)
-        challenge = b64(os.urandom(32))
-        rc, out, err = tool(ecc_only, ecc_store,
-                            ["enroll", "carol", "--attestation", "tpm", "--rp-id", RP, "--origin",
-                             RP, "--challenge", challenge, "--pin-fd", "3", "--json"], pin=PIN)
-        reg_ecc = os.path.join(tmp, "carol-tpm.json")
-        open(reg_ecc, "w").write(out)
+        rc, reg_ecc, challenge, err = enroll("carol", "tpm", tpm=ecc_only, keys=ecc_store)
         check("enroll --attestation tpm on the ECC-EK TPM", rc == 0, err)
-        rc, out, err = add(reg_ecc, challenge, "--require-attestation", "tpm", "--trust-anchors",
-                           anchors, creds="server-ecc-credentials")
         check("the server accepts it with --require-attestation tpm",
-              rc == 0 and "attca" in out and "chain trusted" in out, out + err)
+              *accepted_as_attested(reg_ecc, challenge, "server-ecc-credentials"))
         if with_node:
             v = verdict(["node", simplewebauthn], reg_ecc, challenge, ca_root)
             check("... and so does SimpleWebAuthn", v.get("verified") is True, v)

@@ -125,6 +125,30 @@ void PersistEccEk(ESYS_CONTEXT* esys) {
   Esys_TR_Close(esys, &persistent);
 }
 
+// The CA's software MakeCredential for `ek_public` is what the TPM accepts
+// (the TPM is the reference for every byte): credentials of 1, 16 and 32
+// bytes sealed to the AK's Name come back; one sealed to another Name does
+// not.
+void ExpectActivation(ESYS_CONTEXT* esys, const TPMT_PUBLIC& ek_public,
+                      const tpm::AttestationKeyBlob& ak) {
+  const Bytes name = Require(tpm::AttestationKeyName(ak), "AK name");
+  for (size_t size : {1u, 16u, 32u}) {
+    Bytes credential(size);
+    for (size_t i = 0; i < size; ++i) credential[i] = static_cast<uint8_t>(0xa0 + i);
+    auto sealed = attestation_ca::MakeCredential(ek_public, name, credential);
+    BOOST_TEST_REQUIRE(sealed.ok(), (sealed ? "" : sealed.error().message));
+    auto recovered =
+        tpm::ActivateCredential(esys, ak, sealed->id_object, sealed->encrypted_secret);
+    BOOST_TEST_REQUIRE(recovered.ok(), (recovered ? "" : recovered.error().message));
+    BOOST_TEST(Bytes(recovered->bytes().begin(), recovered->bytes().end()) == credential);
+  }
+  Bytes other_name = name;
+  other_name.back() ^= 1;
+  auto wrong = attestation_ca::MakeCredential(ek_public, other_name, Bytes(32, 1));
+  BOOST_TEST_REQUIRE(wrong.ok());
+  BOOST_TEST(!tpm::ActivateCredential(esys, ak, wrong->id_object, wrong->encrypted_secret).ok());
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(the_ek_certificate_is_read_from_nv_and_chains_to_the_test_ca) {
@@ -185,8 +209,8 @@ BOOST_AUTO_TEST_CASE(activate_credential_recovers_what_the_tpm_sealed_to_this_ak
              refused.error().message);
 }
 
-// The CA's software MakeCredential (OpenSSL: OAEP "IDENTITY", KDFa, AES-CFB,
-// HMAC) is what the TPM accepts: the TPM is the reference for every byte.
+// The CA's software MakeCredential for the RSA EK (OpenSSL: OAEP "IDENTITY",
+// KDFa, AES-CFB, HMAC) is what the TPM accepts.
 BOOST_AUTO_TEST_CASE(the_cas_make_credential_is_accepted_by_the_tpm) {
   Rig rig;
   auto ak = Require(tpm::CreateAttestationKey(rig.esys()), "AK");
@@ -194,23 +218,8 @@ BOOST_AUTO_TEST_CASE(the_cas_make_credential_is_accepted_by_the_tpm) {
   auto ek = Require(tpm::OpenEndorsementKey(rig.esys()), "EK");
   const TPMT_PUBLIC ek_public = ek.public_area.publicArea;
   Esys_TR_Close(rig.esys(), &ek.handle);
-  for (size_t size : {1u, 16u, 32u}) {
-    Bytes credential(size);
-    for (size_t i = 0; i < size; ++i) credential[i] = static_cast<uint8_t>(0xa0 + i);
-    auto sealed = attestation_ca::MakeCredential(ek_public, name, credential);
-    BOOST_TEST_REQUIRE(sealed.ok());
-    auto recovered =
-        tpm::ActivateCredential(rig.esys(), ak, sealed->id_object, sealed->encrypted_secret);
-    BOOST_TEST_REQUIRE(recovered.ok(), (recovered ? "" : recovered.error().message));
-    BOOST_TEST(Bytes(recovered->bytes().begin(), recovered->bytes().end()) == credential);
-  }
-  // Sealed to another Name, or with one byte of the blob flipped: refused.
-  Bytes other_name = name;
-  other_name.back() ^= 1;
-  auto wrong = attestation_ca::MakeCredential(ek_public, other_name, Bytes(32, 1));
-  BOOST_TEST_REQUIRE(wrong.ok());
-  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, wrong->id_object, wrong->encrypted_secret)
-                  .ok());
+  ExpectActivation(rig.esys(), ek_public, ak);
+  // With one byte of the blob flipped: refused.
   auto sealed = attestation_ca::MakeCredential(ek_public, name, Bytes(32, 1));
   BOOST_TEST_REQUIRE(sealed.ok());
   sealed->id_object[10] ^= 1;
@@ -236,26 +245,12 @@ BOOST_AUTO_TEST_CASE(the_cas_make_credential_for_an_ecc_ek_is_accepted_by_the_tp
   auto ak = Require(tpm::CreateAttestationKey(rig.esys(), tpm::EkKind::kEcc), "AK");
   BOOST_TEST((ak.ek == tpm::EkKind::kEcc));
   auto name = Require(tpm::AttestationKeyName(ak), "AK name");
-  for (size_t size : {1u, 32u}) {
-    const Bytes credential(size, 0x3c);
-    auto sealed = attestation_ca::MakeCredential(ek_public, name, credential);
-    BOOST_TEST_REQUIRE(sealed.ok(), (sealed ? "" : sealed.error().message));
-    // The encrypted secret is a TPMS_ECC_POINT (two 32-byte coordinates).
-    BOOST_TEST(sealed->encrypted_secret.size() == 2u + 2 + 32 + 2 + 32);
-    auto recovered =
-        tpm::ActivateCredential(rig.esys(), ak, sealed->id_object, sealed->encrypted_secret);
-    BOOST_TEST_REQUIRE(recovered.ok(), (recovered ? "" : recovered.error().message));
-    BOOST_TEST(Bytes(recovered->bytes().begin(), recovered->bytes().end()) == credential);
-  }
-  // Sealed to another Name, the ephemeral point moved, or to the RSA EK: refused.
-  Bytes other_name = name;
-  other_name.back() ^= 1;
-  auto wrong = attestation_ca::MakeCredential(ek_public, other_name, Bytes(32, 1));
-  BOOST_TEST_REQUIRE(wrong.ok());
-  BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, wrong->id_object, wrong->encrypted_secret)
-                  .ok());
+  ExpectActivation(rig.esys(), ek_public, ak);
+  // The encrypted secret is a TPMS_ECC_POINT (two 32-byte coordinates); with
+  // the ephemeral point moved, or sealed to the RSA EK: refused.
   auto moved = attestation_ca::MakeCredential(ek_public, name, Bytes(32, 1));
   BOOST_TEST_REQUIRE(moved.ok());
+  BOOST_TEST(moved->encrypted_secret.size() == 2u + 2 + 32 + 2 + 32);
   moved->encrypted_secret[5] ^= 1;  // x of QeU
   BOOST_TEST(!tpm::ActivateCredential(rig.esys(), ak, moved->id_object, moved->encrypted_secret)
                   .ok());
