@@ -7,8 +7,9 @@
 # machine's own apt sources name, mounts what a real machine has (/proc, /sys,
 # /dev, devpts, a tmpfs /dev/shm and /run; the root a mount point of its own
 # so that `unshare -m` works inside), clones this repository into /root there
-# (mode 0700, as on a real machine), and runs ./scripts/demo.sh and
-# ./scripts/test.sh inside it with a clean environment. Every mount is undone
+# (mode 0700, as on a real machine), and runs ./scripts/test.sh and then
+# ./scripts/demo.sh inside it with a clean environment (in that order, so the
+# demo runs on the tests' -Werror build instead of compiling it all again). Every mount is undone
 # and the root file system removed at the end, pass or fail. Run as root; the
 # exit status is the tests'.
 set -euo pipefail
@@ -122,15 +123,15 @@ in_root 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y
 in_root 'chmod 0700 /root && git clone -q /mnt/source /root/tpmauthn && stat -c "/root is %a" /root'
 umount -l "$target/mnt/source" && unset 'mounts[${#mounts[@]}-1]'
 
-echo "== $release: ./scripts/demo.sh"
-step=$(date +%s)
-in_root 'cd /root/tpmauthn && ./scripts/demo.sh'
-echo "   demo done in $(($(date +%s) - step)) s"
-
 echo "== $release: ./scripts/test.sh"
 step=$(date +%s)
 in_root 'cd /root/tpmauthn && ./scripts/test.sh'
 echo "   tests done in $(($(date +%s) - step)) s"
+
+echo "== $release: ./scripts/demo.sh (on the tests' build: one gcc build, not two)"
+step=$(date +%s)
+in_root 'cd /root/tpmauthn && ./scripts/demo.sh'
+echo "   demo done in $(($(date +%s) - step)) s"
 
 echo "== $release: benchmarks (figures only; they never fail on speed)"
 in_root 'cd /root/tpmauthn && meson test -C build --benchmark --verbose --no-rebuild 2>&1 |
